@@ -1,1 +1,34 @@
-fn main(){}
+//! The `kfp-iam` binary: parses the command line, sets up logging, runs, and maps the result
+//! to an exit code.
+
+use clap::Parser;
+use kfp_iam::cli::{Cli, Exit, run};
+use tracing_subscriber::EnvFilter;
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let level = match cli.verbose {
+        0 => "warn",
+        1 => "info",
+        2 => "debug",
+        _ => "trace",
+    };
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new(format!("kfp_iam={level},warn")));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("kfp-iam: error: cannot start the async runtime: {e}");
+            return std::process::ExitCode::from(Exit::Error as u8);
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(exit) => std::process::ExitCode::from(exit as u8),
+        Err(e) => {
+            eprintln!("kfp-iam: error: {e:#}");
+            std::process::ExitCode::from(Exit::Error as u8)
+        }
+    }
+}

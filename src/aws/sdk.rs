@@ -1,0 +1,310 @@
+//! [`Aws`] over the AWS SDK for Rust; honours the standard configuration chain, including
+//! `AWS_ENDPOINT_URL`.
+
+use std::collections::BTreeMap;
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_credential_types::Credentials;
+use aws_sdk_iam::types::{StatusType, Tag};
+use tracing::{debug, instrument};
+
+use super::{AccessKeyInfo, Aws, AwsError, CallCounter, CallCounts, ErrorKind, Nodegroup};
+use super::{Result, Role, User, decode_document};
+use crate::secret::{KeyPair, SecretValue};
+
+/// AWS clients built from one shared configuration.
+#[derive(Debug)]
+pub struct SdkAws {
+    config: SdkConfig,
+    iam: aws_sdk_iam::Client,
+    sts: aws_sdk_sts::Client,
+    eks: aws_sdk_eks::Client,
+    region: String,
+    counter: CallCounter,
+}
+
+impl SdkAws {
+    /// Loads the AWS configuration chain; `region` overrides the chain's region.
+    pub async fn connect(region: Option<&str>) -> Result<Self> {
+        let mut loader = aws_config::defaults(BehaviorVersion::latest());
+        if let Some(region) = region {
+            loader = loader.region(Region::new(region.to_owned()));
+        }
+        let config = loader.load().await;
+        let Some(region) = config.region().map(|r| r.to_string()) else {
+            return Err(AwsError::new(
+                "configure",
+                "region",
+                ErrorKind::Invalid,
+                "no AWS region is configured; set `spec.region`, pass --region, or set \
+                 AWS_REGION",
+            ));
+        };
+        Ok(Self {
+            iam: aws_sdk_iam::Client::new(&config),
+            sts: aws_sdk_sts::Client::new(&config),
+            eks: aws_sdk_eks::Client::new(&config),
+            config,
+            region,
+            counter: CallCounter::default(),
+        })
+    }
+}
+
+fn to_tags(tags: &BTreeMap<String, String>) -> Vec<Tag> {
+    tags.iter()
+        .filter_map(|(k, v)| Tag::builder().key(k).value(v).build().ok())
+        .collect()
+}
+
+fn from_tags(tags: &[Tag]) -> BTreeMap<String, String> {
+    tags.iter().map(|t| (t.key().to_owned(), t.value().to_owned())).collect()
+}
+
+/// Turns NoSuchEntity into `Ok(None)`.
+fn optional<T>(result: Result<T>) -> Result<Option<T>> {
+    match result {
+        Ok(value) => Ok(Some(value)),
+        Err(e) if e.is_not_found() => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+impl Aws for SdkAws {
+    async fn account_id(&self) -> Result<String> {
+        self.counter.read();
+        let out = self.sts.get_caller_identity().send().await;
+        let out = out.map_err(|e| AwsError::from_sdk("sts:GetCallerIdentity", "caller", e))?;
+        Ok(out.account().unwrap_or_default().to_owned())
+    }
+
+    #[instrument(level = "debug", skip_all, fields(key_id = %key.access_key_id))]
+    async fn caller_arn(&self, key: &KeyPair) -> Result<String> {
+        self.counter.read();
+        let creds = Credentials::new(
+            key.access_key_id.clone(),
+            key.secret_access_key.expose().to_owned(),
+            None,
+            None,
+            "kfp-iam-secret",
+        );
+        let config = aws_sdk_sts::config::Builder::from(&self.config)
+            .credentials_provider(creds)
+            .build();
+        let sts = aws_sdk_sts::Client::from_conf(config);
+        let out = sts.get_caller_identity().send().await;
+        let out = out
+            .map_err(|e| AwsError::from_sdk("sts:GetCallerIdentity", &key.access_key_id, e))?;
+        Ok(out.arn().unwrap_or_default().to_owned())
+    }
+
+    fn region(&self) -> &str {
+        &self.region
+    }
+
+    fn calls(&self) -> CallCounts {
+        self.counter.snapshot()
+    }
+
+    async fn get_user(&self, name: &str) -> Result<Option<User>> {
+        self.counter.read();
+        let out = self.iam.get_user().user_name(name).send().await;
+        let out = optional(out.map_err(|e| AwsError::from_sdk("iam:GetUser", name, e)))?;
+        Ok(out.and_then(|o| o.user).map(|u| User {
+            name: u.user_name().to_owned(),
+            arn: u.arn().to_owned(),
+            tags: from_tags(u.tags()),
+        }))
+    }
+
+    async fn create_user(&self, name: &str, tags: &BTreeMap<String, String>) -> Result<User> {
+        self.counter.write();
+        debug!(user = name, "creating user");
+        let out = self.iam.create_user().user_name(name).set_tags(Some(to_tags(tags))).send();
+        let out = out.await.map_err(|e| AwsError::from_sdk("iam:CreateUser", name, e))?;
+        let user = out.user.ok_or_else(|| {
+            AwsError::new("iam:CreateUser", name, ErrorKind::Other, "response had no user")
+        })?;
+        Ok(User { name: name.to_owned(), arn: user.arn().to_owned(), tags: tags.clone() })
+    }
+
+    async fn tag_user(&self, name: &str, tags: &BTreeMap<String, String>) -> Result<()> {
+        self.counter.write();
+        let call = self.iam.tag_user().user_name(name).set_tags(Some(to_tags(tags))).send();
+        call.await.map_err(|e| AwsError::from_sdk("iam:TagUser", name, e))?;
+        Ok(())
+    }
+
+    async fn list_user_policies(&self, name: &str) -> Result<Vec<String>> {
+        self.counter.read();
+        let pages = self.iam.list_attached_user_policies().user_name(name).into_paginator();
+        let items = pages.items().send().try_collect().await;
+        let items = items.map_err(|e| AwsError::from_sdk("iam:ListAttachedUserPolicies", name, e))?;
+        Ok(items.into_iter().filter_map(|p| p.policy_arn).collect())
+    }
+
+    async fn attach_user_policy(&self, name: &str, arn: &str) -> Result<()> {
+        self.counter.write();
+        let call = self.iam.attach_user_policy().user_name(name).policy_arn(arn).send();
+        call.await.map_err(|e| AwsError::from_sdk("iam:AttachUserPolicy", name, e))?;
+        Ok(())
+    }
+
+    async fn detach_user_policy(&self, name: &str, arn: &str) -> Result<()> {
+        self.counter.write();
+        let call = self.iam.detach_user_policy().user_name(name).policy_arn(arn).send();
+        call.await.map_err(|e| AwsError::from_sdk("iam:DetachUserPolicy", name, e))?;
+        Ok(())
+    }
+
+    async fn list_access_keys(&self, user: &str) -> Result<Vec<AccessKeyInfo>> {
+        self.counter.read();
+        let pages = self.iam.list_access_keys().user_name(user).into_paginator();
+        let items = pages.items().send().try_collect().await;
+        let items = items.map_err(|e| AwsError::from_sdk("iam:ListAccessKeys", user, e))?;
+        Ok(items
+            .into_iter()
+            .map(|k| AccessKeyInfo {
+                id: k.access_key_id().unwrap_or_default().to_owned(),
+                active: k.status() == Some(&StatusType::Active),
+                created: k.create_date().map(|d| d.secs()),
+            })
+            .collect())
+    }
+
+    async fn create_access_key(&self, user: &str) -> Result<KeyPair> {
+        self.counter.write();
+        let out = self.iam.create_access_key().user_name(user).send().await;
+        let out = out.map_err(|e| AwsError::from_sdk("iam:CreateAccessKey", user, e))?;
+        let key = out.access_key.ok_or_else(|| {
+            AwsError::new("iam:CreateAccessKey", user, ErrorKind::Other, "response had no key")
+        })?;
+        debug!(user, key_id = key.access_key_id(), "created access key");
+        Ok(KeyPair {
+            access_key_id: key.access_key_id().to_owned(),
+            secret_access_key: SecretValue::new(key.secret_access_key()),
+        })
+    }
+
+    async fn delete_access_key(&self, user: &str, id: &str) -> Result<()> {
+        self.counter.write();
+        let call = self.iam.delete_access_key().user_name(user).access_key_id(id).send();
+        call.await.map_err(|e| AwsError::from_sdk("iam:DeleteAccessKey", id, e))?;
+        Ok(())
+    }
+
+    async fn get_role(&self, name: &str) -> Result<Option<Role>> {
+        self.counter.read();
+        let out = self.iam.get_role().role_name(name).send().await;
+        let out = optional(out.map_err(|e| AwsError::from_sdk("iam:GetRole", name, e)))?;
+        Ok(out.and_then(|o| o.role).map(|r| Role {
+            name: r.role_name().to_owned(),
+            arn: r.arn().to_owned(),
+            trust: r.assume_role_policy_document().map(decode_document).unwrap_or_default(),
+            tags: from_tags(r.tags()),
+        }))
+    }
+
+    async fn create_role(
+        &self,
+        name: &str,
+        trust: &str,
+        tags: &BTreeMap<String, String>,
+    ) -> Result<Role> {
+        self.counter.write();
+        let call = self.iam.create_role().role_name(name).assume_role_policy_document(trust);
+        let out = call.set_tags(Some(to_tags(tags))).send().await;
+        let out = out.map_err(|e| AwsError::from_sdk("iam:CreateRole", name, e))?;
+        let arn = out.role.map(|r| r.arn).unwrap_or_default();
+        Ok(Role { name: name.to_owned(), arn, trust: trust.to_owned(), tags: tags.clone() })
+    }
+
+    async fn tag_role(&self, name: &str, tags: &BTreeMap<String, String>) -> Result<()> {
+        self.counter.write();
+        let call = self.iam.tag_role().role_name(name).set_tags(Some(to_tags(tags))).send();
+        call.await.map_err(|e| AwsError::from_sdk("iam:TagRole", name, e))?;
+        Ok(())
+    }
+
+    async fn update_trust(&self, name: &str, trust: &str) -> Result<()> {
+        self.counter.write();
+        let call = self.iam.update_assume_role_policy().role_name(name).policy_document(trust);
+        call.send().await.map_err(|e| AwsError::from_sdk("iam:UpdateAssumeRolePolicy", name, e))?;
+        Ok(())
+    }
+
+    async fn list_role_policies(&self, name: &str) -> Result<Vec<String>> {
+        self.counter.read();
+        let pages = self.iam.list_attached_role_policies().role_name(name).into_paginator();
+        let items = pages.items().send().try_collect().await;
+        let items = items.map_err(|e| AwsError::from_sdk("iam:ListAttachedRolePolicies", name, e))?;
+        Ok(items.into_iter().filter_map(|p| p.policy_arn).collect())
+    }
+
+    async fn attach_role_policy(&self, name: &str, arn: &str) -> Result<()> {
+        self.counter.write();
+        let call = self.iam.attach_role_policy().role_name(name).policy_arn(arn).send();
+        call.await.map_err(|e| AwsError::from_sdk("iam:AttachRolePolicy", name, e))?;
+        Ok(())
+    }
+
+    async fn detach_role_policy(&self, name: &str, arn: &str) -> Result<()> {
+        self.counter.write();
+        let call = self.iam.detach_role_policy().role_name(name).policy_arn(arn).send();
+        call.await.map_err(|e| AwsError::from_sdk("iam:DetachRolePolicy", name, e))?;
+        Ok(())
+    }
+
+    async fn list_role_inline_policies(&self, name: &str) -> Result<Vec<String>> {
+        self.counter.read();
+        let pages = self.iam.list_role_policies().role_name(name).into_paginator();
+        let items = pages.items().send().try_collect().await;
+        items.map_err(|e| AwsError::from_sdk("iam:ListRolePolicies", name, e))
+    }
+
+    async fn get_role_inline_policy(&self, role: &str, policy: &str) -> Result<Option<String>> {
+        self.counter.read();
+        let out = self.iam.get_role_policy().role_name(role).policy_name(policy).send().await;
+        let resource = format!("{role}/{policy}");
+        let out = optional(out.map_err(|e| AwsError::from_sdk("iam:GetRolePolicy", &resource, e)))?;
+        Ok(out.map(|o| decode_document(&o.policy_document)))
+    }
+
+    async fn put_role_inline_policy(&self, role: &str, policy: &str, document: &str) -> Result<()> {
+        self.counter.write();
+        let call = self.iam.put_role_policy().role_name(role).policy_name(policy);
+        let out = call.policy_document(document).send().await;
+        let resource = format!("{role}/{policy}");
+        out.map_err(|e| AwsError::from_sdk("iam:PutRolePolicy", &resource, e))?;
+        Ok(())
+    }
+
+    async fn get_managed_policy_document(&self, arn: &str) -> Result<Option<String>> {
+        self.counter.read();
+        let out = self.iam.get_policy().policy_arn(arn).send().await;
+        let out = optional(out.map_err(|e| AwsError::from_sdk("iam:GetPolicy", arn, e)))?;
+        let Some(version) = out.and_then(|o| o.policy).and_then(|p| p.default_version_id) else {
+            return Ok(None);
+        };
+        self.counter.read();
+        let call = self.iam.get_policy_version().policy_arn(arn).version_id(version).send();
+        let out = call.await.map_err(|e| AwsError::from_sdk("iam:GetPolicyVersion", arn, e))?;
+        Ok(out.policy_version.and_then(|v| v.document).map(|d| decode_document(&d)))
+    }
+
+    async fn list_nodegroups(&self, cluster: &str) -> Result<Vec<Nodegroup>> {
+        self.counter.read();
+        let pages = self.eks.list_nodegroups().cluster_name(cluster).into_paginator();
+        let names = pages.items().send().try_collect().await;
+        let names = names.map_err(|e| AwsError::from_sdk("eks:ListNodegroups", cluster, e))?;
+        let describe = names.into_iter().map(|name| async move {
+            self.counter.read();
+            let call = self.eks.describe_nodegroup().cluster_name(cluster).nodegroup_name(&name);
+            let out = call.send().await;
+            let out = out.map_err(|e| AwsError::from_sdk("eks:DescribeNodegroup", &name, e))?;
+            let role = out.nodegroup.and_then(|n| n.node_role).unwrap_or_default();
+            Ok(Nodegroup { name, node_role_arn: role })
+        });
+        futures::future::try_join_all(describe).await
+    }
+}

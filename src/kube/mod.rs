@@ -1,0 +1,101 @@
+//! The Kubernetes side: the Secret that carries the access key, behind one trait.
+//!
+//! [`Kube`] is what the plan, apply and verify steps depend on; [`KubeClient`] implements it
+//! over kube-rs with server-side apply under the field manager `kfp-iam`.
+
+mod client;
+
+use std::collections::BTreeMap;
+use std::future::Future;
+
+pub use client::KubeClient;
+
+use crate::aws::CallCounts;
+use crate::secret::SecretValue;
+
+pub type Result<T, E = KubeError> = std::result::Result<T, E>;
+
+/// What kind of failure a Kubernetes call met.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    NotFound,
+    Forbidden,
+    Conflict,
+    Invalid,
+    /// Throttled (429) or a server error (5xx); the call may have been applied.
+    Transient,
+    /// The request did not complete; the call may have been applied.
+    Transport,
+    /// The client could not be configured (no kubeconfig, bad context).
+    Config,
+    Other,
+}
+
+impl ErrorKind {
+    pub fn is_retryable(self) -> bool {
+        matches!(self, Self::Transient | Self::Transport | Self::Conflict)
+    }
+}
+
+/// A failed Kubernetes call, naming the operation and the object.
+#[derive(Debug, thiserror::Error)]
+#[error("{operation} `{resource}` failed: {detail}{}", hint(*.kind, operation, resource))]
+pub struct KubeError {
+    pub operation: &'static str,
+    pub resource: String,
+    pub kind: ErrorKind,
+    detail: String,
+}
+
+impl KubeError {
+    pub fn new(
+        operation: &'static str,
+        resource: impl Into<String>,
+        kind: ErrorKind,
+        detail: impl Into<String>,
+    ) -> Self {
+        Self { operation, resource: resource.into(), kind, detail: detail.into() }
+    }
+}
+
+fn hint(kind: ErrorKind, operation: &str, resource: &str) -> String {
+    match kind {
+        ErrorKind::Forbidden => format!(
+            " (the Kubernetes identity in use may not {operation} `{resource}`; check with \
+             `kubectl auth can-i` and grant it through RBAC)"
+        ),
+        ErrorKind::Config => " (set KUBECONFIG or run inside a cluster)".into(),
+        ErrorKind::Transient | ErrorKind::Transport => {
+            " (a transient failure; run the command again to resume)".into()
+        }
+        _ => String::new(),
+    }
+}
+
+/// A Secret as kfp-iam sees it: its labels, type and decoded data.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SecretState {
+    pub labels: BTreeMap<String, String>,
+    pub type_: Option<String>,
+    pub data: BTreeMap<String, SecretValue>,
+}
+
+/// The Kubernetes operations kfp-iam uses. Getters return `Ok(None)` for a missing object.
+pub trait Kube: Send + Sync {
+    fn calls(&self) -> CallCounts;
+    fn namespace_exists(&self, namespace: &str) -> impl Future<Output = Result<bool>> + Send;
+    fn get_secret(
+        &self,
+        namespace: &str,
+        name: &str,
+    ) -> impl Future<Output = Result<Option<SecretState>>> + Send;
+    /// Creates or updates an Opaque Secret with `labels` and `data`, taking ownership of
+    /// those fields; other fields and keys are left as they are.
+    fn apply_secret(
+        &self,
+        namespace: &str,
+        name: &str,
+        labels: &BTreeMap<String, String>,
+        data: &BTreeMap<String, SecretValue>,
+    ) -> impl Future<Output = Result<()>> + Send;
+}

@@ -1,0 +1,198 @@
+//! The plan: desired state from the spec, observed state from the clouds, and the changes
+//! between them.
+//!
+//! Flow: [`resolve_node_roles`] and [`Desired::new`] turn a spec into what should exist;
+//! [`observe`] reads what does; [`diff`] lists the changes, in the order apply must run them,
+//! and the blockers that forbid applying at all. Reading a plan never writes.
+
+mod desired;
+mod diff;
+mod observed;
+
+use serde::Serialize;
+use serde_json::Value;
+
+pub use desired::{ACCESS_KEY_ID_KEY, Desired, INVOKE_SID, SECRET_ACCESS_KEY_KEY, TRUST_SID};
+pub use diff::{DiffOptions, diff, merge_trust, same_document};
+pub use observed::{KeyHealth, Observed, ObservedNodeRole, key_health, key_in_secret, observe};
+
+use crate::aws::{Aws, AwsError, role_name_from_arn};
+use crate::kube::KubeError;
+use crate::spec::Spec;
+
+/// Errors building a plan.
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    #[error(transparent)]
+    Aws(#[from] AwsError),
+    #[error(transparent)]
+    Kube(#[from] KubeError),
+    #[error(
+        "no node role to grant `sagemaker:InvokeEndpoint`: set `spec.nodeRoles`, or \
+         `spec.cluster` (or --cluster) to discover them from the cluster's managed nodegroups"
+    )]
+    NoClusterNorNodeRoles,
+    #[error(
+        "EKS cluster `{0}` has no managed nodegroup with a node role; list the node roles \
+         in `spec.nodeRoles`"
+    )]
+    NoNodeRoles(String),
+    #[error("the trust policy of role `{role}` is not valid JSON: {message}")]
+    UnreadableTrust { role: String, message: String },
+}
+
+/// The kind of resource a plan entry is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum ResourceKind {
+    User,
+    Secret,
+    ExecutionRole,
+    NodeRole,
+}
+
+/// What happens to a resource as a whole.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Action {
+    Create,
+    Update,
+    NoChange,
+    /// Something forbids changing it; see the plan's blockers.
+    Blocked,
+}
+
+/// One write apply will make. Documents are JSON; secret values never appear.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "op", rename_all = "camelCase", rename_all_fields = "camelCase")]
+pub enum Change {
+    CreateUser { user: String, tags: std::collections::BTreeMap<String, String> },
+    TagUser { user: String, tags: std::collections::BTreeMap<String, String> },
+    AttachUserPolicy { user: String, policy_arn: String },
+    DetachUserPolicy { user: String, policy_arn: String },
+    /// Creates a key and writes it straight into the Secret.
+    CreateAccessKey { user: String, namespace: String, secret: String },
+    DeleteAccessKey { user: String, access_key_id: String, reason: String },
+    /// Puts the ownership label on an adopted Secret that already holds a working key.
+    LabelSecret { namespace: String, secret: String },
+    CreateRole { role: String, trust: Value, tags: std::collections::BTreeMap<String, String> },
+    TagRole { role: String, tags: std::collections::BTreeMap<String, String> },
+    UpdateTrust { role: String, from: Value, to: Value },
+    AttachRolePolicy { role: String, policy_arn: String },
+    DetachRolePolicy { role: String, policy_arn: String },
+    PutInlinePolicy { role: String, policy_name: String, from: Option<Value>, to: Value },
+}
+
+impl Change {
+    /// A one-line description for people.
+    pub fn summary(&self) -> String {
+        match self {
+            Self::CreateUser { user, .. } => format!("create IAM user `{user}`"),
+            Self::TagUser { user, .. } => format!("tag IAM user `{user}` as managed by kfp-iam"),
+            Self::AttachUserPolicy { policy_arn, .. } => format!("attach `{policy_arn}`"),
+            Self::DetachUserPolicy { policy_arn, .. } => format!("detach `{policy_arn}`"),
+            Self::CreateAccessKey { user, namespace, secret } => format!(
+                "create an access key for `{user}` and store it in Secret \
+                 `{namespace}/{secret}` (values redacted)"
+            ),
+            Self::DeleteAccessKey { access_key_id, reason, .. } => {
+                format!("delete access key `{access_key_id}` ({reason})")
+            }
+            Self::LabelSecret { namespace, secret } => {
+                format!("label Secret `{namespace}/{secret}` as managed by kfp-iam")
+            }
+            Self::CreateRole { role, .. } => format!("create IAM role `{role}`"),
+            Self::TagRole { role, .. } => format!("tag IAM role `{role}` as managed by kfp-iam"),
+            Self::UpdateTrust { .. } => "update the trust policy".into(),
+            Self::AttachRolePolicy { policy_arn, .. } => format!("attach `{policy_arn}`"),
+            Self::DetachRolePolicy { policy_arn, .. } => format!("detach `{policy_arn}`"),
+            Self::PutInlinePolicy { policy_name, from: None, .. } => {
+                format!("add inline policy `{policy_name}`")
+            }
+            Self::PutInlinePolicy { policy_name, .. } => {
+                format!("update inline policy `{policy_name}`")
+            }
+        }
+    }
+
+    /// The policy document before and after, for changes that write one.
+    pub fn document_diff(&self) -> Option<(Option<&Value>, &Value)> {
+        match self {
+            Self::CreateRole { trust, .. } => Some((None, trust)),
+            Self::UpdateTrust { from, to, .. } => Some((Some(from), to)),
+            Self::PutInlinePolicy { from, to, .. } => Some((from.as_ref(), to)),
+            _ => None,
+        }
+    }
+}
+
+/// The plan for one resource.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ResourcePlan {
+    pub kind: ResourceKind,
+    pub name: String,
+    pub action: Action,
+    pub changes: Vec<Change>,
+}
+
+/// Why a resource cannot be changed; apply refuses to start while any exists.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Blocker {
+    pub kind: ResourceKind,
+    pub name: String,
+    pub reason: String,
+}
+
+/// Every change needed, grouped by resource, in the order apply runs them.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Plan {
+    pub resources: Vec<ResourcePlan>,
+    pub blockers: Vec<Blocker>,
+}
+
+impl Plan {
+    pub fn has_changes(&self) -> bool {
+        self.resources.iter().any(|r| !r.changes.is_empty())
+    }
+
+    pub fn change_count(&self) -> usize {
+        self.resources.iter().map(|r| r.changes.len()).sum()
+    }
+}
+
+/// The node roles to grant: the spec's list, or every managed nodegroup's role.
+pub async fn resolve_node_roles(spec: &Spec, aws: &impl Aws) -> Result<Vec<String>, PlanError> {
+    if let Some(roles) = &spec.spec.node_roles {
+        return Ok(roles.clone());
+    }
+    let Some(cluster) = &spec.spec.cluster else { return Err(PlanError::NoClusterNorNodeRoles) };
+    let mut roles: Vec<String> = aws
+        .list_nodegroups(cluster)
+        .await?
+        .iter()
+        .filter_map(|ng| role_name_from_arn(&ng.node_role_arn).map(str::to_owned))
+        .collect();
+    roles.sort();
+    roles.dedup();
+    if roles.is_empty() {
+        return Err(PlanError::NoNodeRoles(cluster.clone()));
+    }
+    Ok(roles)
+}
+
+/// Resolves, observes and diffs: the whole read side of a run.
+pub async fn plan(
+    spec: &Spec,
+    aws: &impl Aws,
+    kube: &impl crate::kube::Kube,
+    options: DiffOptions,
+) -> Result<(Desired, Observed, Plan), PlanError> {
+    let node_roles = resolve_node_roles(spec, aws).await?;
+    let desired = Desired::new(spec, node_roles);
+    let observed = observe(&desired, aws, kube).await?;
+    let plan = diff(&desired, &observed, options)?;
+    Ok((desired, observed, plan))
+}

@@ -1,0 +1,269 @@
+//! The user's declaration: the `SageMakerAccess` document, its defaults and its validation.
+//!
+//! A spec is read from YAML, filled with the classic setup's defaults, and validated as a whole
+//! before anything talks to AWS or Kubernetes. Every later step works from a [`Spec`] that has
+//! passed [`Spec::validate`].
+
+mod rules;
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+pub use rules::{Violation, validate};
+
+/// `apiVersion` every spec carries.
+pub const API_VERSION: &str = "kfp-iam.io/v1alpha1";
+/// `kind` every spec carries.
+pub const KIND: &str = "SageMakerAccess";
+
+/// Tag (IAM) and label (Kubernetes) that marks what kfp-iam created and may change.
+pub const MANAGED_BY_KEY: &str = "app.kubernetes.io/managed-by";
+/// Value of [`MANAGED_BY_KEY`].
+pub const MANAGED_BY_VALUE: &str = "kfp-iam";
+
+pub const SAGEMAKER_FULL_ACCESS: &str = "arn:aws:iam::aws:policy/AmazonSageMakerFullAccess";
+pub const S3_FULL_ACCESS: &str = "arn:aws:iam::aws:policy/AmazonS3FullAccess";
+
+/// Errors reading a spec.
+#[derive(Debug, thiserror::Error)]
+pub enum SpecError {
+    #[error("cannot read spec `{path}`")]
+    Read {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("spec `{path}` is not a valid SageMakerAccess document: {message}")]
+    Parse { path: String, message: String },
+    #[error("spec is invalid:\n{}", render_violations(.0))]
+    Invalid(Vec<Violation>),
+}
+
+fn render_violations(violations: &[Violation]) -> String {
+    let lines: Vec<String> = violations.iter().map(|v| format!("  - {v}")).collect();
+    lines.join("\n")
+}
+
+/// A whole `SageMakerAccess` document.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Spec {
+    pub api_version: String,
+    pub kind: String,
+    pub metadata: Metadata,
+    #[serde(default)]
+    pub spec: AccessSpec,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Metadata {
+    pub name: String,
+}
+
+/// What access to grant, and to whom.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AccessSpec {
+    /// AWS region; when absent, the AWS configuration chain decides.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// EKS cluster whose managed nodegroups' roles receive `sagemaker:InvokeEndpoint`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<String>,
+    /// Node role names; when present, no discovery happens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node_roles: Option<Vec<String>>,
+    /// Extra tags on every IAM resource kfp-iam creates.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tags: BTreeMap<String, String>,
+    #[serde(default)]
+    pub user: UserSpec,
+    #[serde(default)]
+    pub secret: SecretSpec,
+    #[serde(default)]
+    pub execution_role: RoleSpec,
+    #[serde(default)]
+    pub node_policy: NodePolicySpec,
+}
+
+/// The IAM user whose access key the pipeline pods use.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct UserSpec {
+    #[serde(default = "default_user_name")]
+    pub name: String,
+    #[serde(default = "default_user_policies")]
+    pub policies: Vec<String>,
+}
+
+/// The Kubernetes Secret that carries the user's access key.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SecretSpec {
+    #[serde(default = "default_secret_name")]
+    pub name: String,
+    #[serde(default = "default_namespace")]
+    pub namespace: String,
+}
+
+/// The role SageMaker assumes to run jobs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RoleSpec {
+    #[serde(default = "default_role_name")]
+    pub name: String,
+    #[serde(default = "default_role_policies")]
+    pub policies: Vec<String>,
+}
+
+/// The inline policy written on each node role.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NodePolicySpec {
+    #[serde(default = "default_node_policy_name")]
+    pub name: String,
+}
+
+fn default_user_name() -> String {
+    "kubeflow-sagemaker-user".into()
+}
+fn default_user_policies() -> Vec<String> {
+    vec![SAGEMAKER_FULL_ACCESS.into()]
+}
+fn default_secret_name() -> String {
+    "aws-secret".into()
+}
+fn default_namespace() -> String {
+    "kubeflow".into()
+}
+fn default_role_name() -> String {
+    "sagemaker-kfp-role".into()
+}
+fn default_role_policies() -> Vec<String> {
+    vec![SAGEMAKER_FULL_ACCESS.into(), S3_FULL_ACCESS.into()]
+}
+fn default_node_policy_name() -> String {
+    "kfp-iam-sagemaker-invoke-endpoint".into()
+}
+
+impl Default for UserSpec {
+    fn default() -> Self {
+        Self { name: default_user_name(), policies: default_user_policies() }
+    }
+}
+impl Default for SecretSpec {
+    fn default() -> Self {
+        Self { name: default_secret_name(), namespace: default_namespace() }
+    }
+}
+impl Default for RoleSpec {
+    fn default() -> Self {
+        Self { name: default_role_name(), policies: default_role_policies() }
+    }
+}
+impl Default for NodePolicySpec {
+    fn default() -> Self {
+        Self { name: default_node_policy_name() }
+    }
+}
+impl Default for AccessSpec {
+    fn default() -> Self {
+        Self {
+            region: None,
+            cluster: None,
+            node_roles: None,
+            tags: BTreeMap::new(),
+            user: UserSpec::default(),
+            secret: SecretSpec::default(),
+            execution_role: RoleSpec::default(),
+            node_policy: NodePolicySpec::default(),
+        }
+    }
+}
+
+impl Default for Spec {
+    /// The classic setup: one user with an access key in `kubeflow/aws-secret`, the
+    /// `sagemaker-kfp-role` execution role, and `sagemaker:InvokeEndpoint` on the node roles.
+    fn default() -> Self {
+        Self {
+            api_version: API_VERSION.into(),
+            kind: KIND.into(),
+            metadata: Metadata { name: "kubeflow-sagemaker".into() },
+            spec: AccessSpec::default(),
+        }
+    }
+}
+
+impl Spec {
+    /// Parses a YAML document; `origin` names it in errors (a path, or `-` for stdin).
+    pub fn from_yaml(text: &str, origin: &str) -> Result<Self, SpecError> {
+        serde_saphyr::from_str(text)
+            .map_err(|e| SpecError::Parse { path: origin.into(), message: e.to_string() })
+    }
+
+    /// Reads a spec from a file, or from standard input when `path` is `-`.
+    pub fn load(path: &str) -> Result<Self, SpecError> {
+        let read = |e| SpecError::Read { path: path.into(), source: e };
+        let text = if path == "-" {
+            std::io::read_to_string(std::io::stdin()).map_err(read)?
+        } else {
+            std::fs::read_to_string(path).map_err(read)?
+        };
+        Self::from_yaml(&text, path)
+    }
+
+    /// Serializes the spec back to YAML, the form `kfp-iam spec default` prints.
+    pub fn to_yaml(&self) -> String {
+        serde_saphyr::to_string(self).unwrap_or_default()
+    }
+
+    /// Checks every field against AWS's and Kubernetes' rules, reporting all violations.
+    pub fn validate(&self) -> Result<(), SpecError> {
+        let violations = validate(self);
+        if violations.is_empty() { Ok(()) } else { Err(SpecError::Invalid(violations)) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_spec_is_the_classic_setup() {
+        let spec = Spec::default();
+        assert_eq!(spec.spec.user.name, "kubeflow-sagemaker-user");
+        assert_eq!(spec.spec.user.policies, vec![SAGEMAKER_FULL_ACCESS]);
+        assert_eq!(spec.spec.secret.name, "aws-secret");
+        assert_eq!(spec.spec.secret.namespace, "kubeflow");
+        assert_eq!(spec.spec.execution_role.name, "sagemaker-kfp-role");
+        assert_eq!(spec.spec.execution_role.policies, vec![SAGEMAKER_FULL_ACCESS, S3_FULL_ACCESS]);
+        assert!(spec.validate().is_ok());
+    }
+
+    #[test]
+    fn default_spec_round_trips_through_yaml() {
+        let spec = Spec::default();
+        let back = Spec::from_yaml(&spec.to_yaml(), "default").unwrap();
+        assert_eq!(back, spec);
+    }
+
+    #[test]
+    fn minimal_document_gets_every_default() {
+        let text = "apiVersion: kfp-iam.io/v1alpha1\nkind: SageMakerAccess\n\
+                    metadata:\n  name: x\nspec:\n  cluster: prod\n";
+        let spec = Spec::from_yaml(text, "t").unwrap();
+        assert_eq!(spec.spec.cluster.as_deref(), Some("prod"));
+        assert_eq!(spec.spec.user, UserSpec::default());
+        assert_eq!(spec.spec.execution_role, RoleSpec::default());
+    }
+
+    #[test]
+    fn unknown_field_is_rejected_with_its_name() {
+        let text = "apiVersion: kfp-iam.io/v1alpha1\nkind: SageMakerAccess\n\
+                    metadata:\n  name: x\nspec:\n  nodeRole: [a]\n";
+        let err = Spec::from_yaml(text, "t").unwrap_err().to_string();
+        assert!(err.contains("nodeRole"), "{err}");
+    }
+}

@@ -1,0 +1,297 @@
+//! Field rules from AWS's and Kubernetes' documented limits, checked before any write.
+
+use std::fmt;
+
+use super::{API_VERSION, KIND, MANAGED_BY_KEY, Spec};
+
+/// One field that breaks one rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Violation {
+    /// Path of the field, as written in the spec (`spec.user.name`).
+    pub field: String,
+    /// The offending value.
+    pub value: String,
+    /// The rule, stated so the user can fix the value.
+    pub rule: String,
+}
+
+impl fmt::Display for Violation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: `{}` {}", self.field, self.value, self.rule)
+    }
+}
+
+/// IAM name characters for users, roles and policies: letters, digits and `+=,.@_-`.
+fn is_iam_name_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || "+=,.@_-".contains(c)
+}
+
+const IAM_NAME_RULE: &str = "letters, digits and +=,.@_-";
+
+/// Collects every violation in `spec`; an empty list means the spec is valid.
+pub fn validate(spec: &Spec) -> Vec<Violation> {
+    let mut out = Vec::new();
+    let mut check = |ok: bool, field: &str, value: &str, rule: &str| {
+        if !ok {
+            out.push(Violation { field: field.into(), value: value.into(), rule: rule.into() });
+        }
+    };
+
+    check(spec.api_version == API_VERSION, "apiVersion", &spec.api_version,
+        &format!("must be `{API_VERSION}`"));
+    check(spec.kind == KIND, "kind", &spec.kind, &format!("must be `{KIND}`"));
+    let name = &spec.metadata.name;
+    check(is_dns_subdomain(name), "metadata.name", name, DNS_SUBDOMAIN_RULE);
+
+    let s = &spec.spec;
+    if let Some(region) = &s.region {
+        check(is_region(region), "spec.region", region,
+            "must be an AWS region code such as `us-east-1`");
+    }
+    if let Some(cluster) = &s.cluster {
+        check(is_cluster_name(cluster), "spec.cluster", cluster,
+            "must be 1-100 characters of letters, digits, - and _, starting with a letter \
+             or digit (EKS cluster name)");
+    }
+    if let Some(roles) = &s.node_roles {
+        check(!roles.is_empty(), "spec.nodeRoles", "[]",
+            "must list at least one role, or be left out to discover node roles from \
+             `spec.cluster`");
+        for (i, role) in roles.iter().enumerate() {
+            let field = format!("spec.nodeRoles[{i}]");
+            check(is_iam_name(role, 64), &field, role,
+                &format!("must be a role name of 1-64 characters: {IAM_NAME_RULE}"));
+            if roles[..i].contains(role) {
+                check(false, &field, role, "is listed twice");
+            }
+        }
+    }
+
+    check_tags(spec, &mut check);
+    check(is_iam_name(&s.user.name, 64), "spec.user.name", &s.user.name,
+        &format!("must be an IAM user name of 1-64 characters: {IAM_NAME_RULE}"));
+    check_policy_arns("spec.user.policies", &s.user.policies, &mut check);
+    check(is_iam_name(&s.execution_role.name, 64), "spec.executionRole.name",
+        &s.execution_role.name,
+        &format!("must be an IAM role name of 1-64 characters: {IAM_NAME_RULE}"));
+    check_policy_arns("spec.executionRole.policies", &s.execution_role.policies, &mut check);
+    check(is_iam_name(&s.node_policy.name, 128), "spec.nodePolicy.name", &s.node_policy.name,
+        &format!("must be an inline policy name of 1-128 characters: {IAM_NAME_RULE}"));
+    check(is_dns_subdomain(&s.secret.name), "spec.secret.name", &s.secret.name,
+        DNS_SUBDOMAIN_RULE);
+    check(is_dns_label(&s.secret.namespace), "spec.secret.namespace", &s.secret.namespace,
+        "must be a Kubernetes namespace name: at most 63 characters of lowercase letters, \
+         digits and -, starting and ending with a letter or digit");
+    out
+}
+
+type Check<'a> = dyn FnMut(bool, &str, &str, &str) + 'a;
+
+fn check_tags(spec: &Spec, check: &mut Check<'_>) {
+    let tags = &spec.spec.tags;
+    // One slot of AWS's 50 goes to the ownership tag.
+    check(tags.len() <= 49, "spec.tags", &format!("{} tags", tags.len()),
+        "must hold at most 49 tags (IAM allows 50 and kfp-iam adds its ownership tag)");
+    for (key, value) in tags {
+        let field = format!("spec.tags.{key}");
+        let len = key.chars().count();
+        check((1..=128).contains(&len) && key.chars().all(is_tag_char), &field, key,
+            "is not a valid tag key: 1-128 characters of letters, digits, spaces and _.:/=+-@");
+        check(!key.to_ascii_lowercase().starts_with("aws:"), &field, key,
+            "uses the prefix `aws:`, which AWS reserves");
+        check(key != MANAGED_BY_KEY, &field, key,
+            "is kfp-iam's ownership tag and is set by kfp-iam itself");
+        check(value.chars().count() <= 256 && value.chars().all(is_tag_char), &field, value,
+            "is not a valid tag value: at most 256 characters of letters, digits, spaces \
+             and _.:/=+-@");
+    }
+}
+
+fn check_policy_arns(field: &str, arns: &[String], check: &mut Check<'_>) {
+    check(arns.len() <= 20, field, &format!("{} policies", arns.len()),
+        "must hold at most 20 managed policies (the IAM quota per user or role)");
+    for (i, arn) in arns.iter().enumerate() {
+        let field = format!("{field}[{i}]");
+        check(is_policy_arn(arn), &field, arn,
+            "must be a managed policy ARN such as \
+             `arn:aws:iam::aws:policy/AmazonSageMakerFullAccess`");
+        if arns[..i].contains(arn) {
+            check(false, &field, arn, "is listed twice");
+        }
+    }
+}
+
+fn is_tag_char(c: char) -> bool {
+    c.is_alphanumeric() || c.is_whitespace() || "_.:/=+-@".contains(c)
+}
+
+/// An IAM user, role or policy name of at most `max` characters.
+pub(crate) fn is_iam_name(name: &str, max: usize) -> bool {
+    (1..=max).contains(&name.len()) && name.chars().all(is_iam_name_char)
+}
+
+/// `arn:PARTITION:iam::ACCOUNT|aws:policy/[PATH/]NAME`.
+pub(crate) fn is_policy_arn(arn: &str) -> bool {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    let [prefix, partition, service, region, account, resource] = parts[..] else {
+        return false;
+    };
+    let Some(path_and_name) = resource.strip_prefix("policy/") else { return false };
+    let (path, name) = path_and_name.rsplit_once('/').unwrap_or(("", path_and_name));
+    prefix == "arn"
+        && ["aws", "aws-cn", "aws-us-gov"].contains(&partition)
+        && service == "iam"
+        && region.is_empty()
+        && (account == "aws" || is_account_id(account))
+        && is_iam_name(name, 128)
+        && path.len() <= 510
+        && path.chars().all(|c| c == '/' || c.is_ascii_graphic())
+}
+
+pub(crate) fn is_account_id(s: &str) -> bool {
+    s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+fn is_region(s: &str) -> bool {
+    let mut parts = s.split('-');
+    let first = parts.next().unwrap_or_default();
+    let rest: Vec<&str> = parts.collect();
+    let Some((last, middle)) = rest.split_last() else { return false };
+    first.len() == 2
+        && first.bytes().all(|b| b.is_ascii_lowercase())
+        && !middle.is_empty()
+        && middle.iter().all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))
+        && !last.is_empty()
+        && last.bytes().all(|b| b.is_ascii_digit())
+}
+
+fn is_cluster_name(s: &str) -> bool {
+    let first_ok = s.chars().next().is_some_and(|c| c.is_ascii_alphanumeric());
+    first_ok
+        && s.len() <= 100
+        && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+const DNS_SUBDOMAIN_RULE: &str = "must be a Kubernetes object name: at most 253 characters of \
+     lowercase letters, digits, - and ., starting and ending with a letter or digit";
+
+/// RFC 1123 label, as Kubernetes requires for namespace names.
+pub(crate) fn is_dns_label(s: &str) -> bool {
+    let edge = |c: Option<char>| c.is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+    (1..=63).contains(&s.len())
+        && edge(s.chars().next())
+        && edge(s.chars().last())
+        && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+}
+
+/// RFC 1123 subdomain, as Kubernetes requires for most object names.
+pub(crate) fn is_dns_subdomain(s: &str) -> bool {
+    s.len() <= 253 && !s.is_empty() && s.split('.').all(is_dns_label)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn violations_of(edit: impl FnOnce(&mut Spec)) -> Vec<Violation> {
+        let mut spec = Spec::default();
+        edit(&mut spec);
+        validate(&spec)
+    }
+
+    fn single_field(edit: impl FnOnce(&mut Spec)) -> String {
+        let v = violations_of(edit);
+        assert_eq!(v.len(), 1, "{v:?}");
+        v[0].field.clone()
+    }
+
+    #[test]
+    fn default_spec_has_no_violation() {
+        assert!(validate(&Spec::default()).is_empty());
+    }
+
+    #[test]
+    fn user_name_longer_than_64_is_rejected() {
+        let field = single_field(|s| s.spec.user.name = "u".repeat(65));
+        assert_eq!(field, "spec.user.name");
+    }
+
+    #[test]
+    fn user_name_of_exactly_64_is_accepted() {
+        assert!(violations_of(|s| s.spec.user.name = "u".repeat(64)).is_empty());
+    }
+
+    #[test]
+    fn role_name_with_a_space_is_rejected() {
+        assert_eq!(single_field(|s| s.spec.execution_role.name = "a b".into()),
+            "spec.executionRole.name");
+    }
+
+    #[test]
+    fn namespace_with_uppercase_is_rejected_and_names_the_rule() {
+        let v = violations_of(|s| s.spec.secret.namespace = "Kubeflow".into());
+        assert_eq!(v[0].field, "spec.secret.namespace");
+        assert!(v[0].to_string().contains("`Kubeflow`"));
+        assert!(v[0].rule.contains("lowercase"));
+    }
+
+    #[test]
+    fn malformed_policy_arns_are_rejected() {
+        for bad in ["AmazonS3FullAccess", "arn:aws:iam::12345:policy/x",
+            "arn:aws:s3:::bucket", "arn:aws:iam::aws:role/x", "arn:aws:iam:us-east-1:aws:policy/x"]
+        {
+            let field = single_field(|s| s.spec.user.policies = vec![bad.into()]);
+            assert_eq!(field, "spec.user.policies[0]", "{bad}");
+        }
+    }
+
+    #[test]
+    fn customer_policy_arn_with_path_is_accepted() {
+        let arn = "arn:aws:iam::123456789012:policy/team/ml/SageMakerScoped";
+        assert!(violations_of(|s| s.spec.user.policies = vec![arn.into()]).is_empty());
+    }
+
+    #[test]
+    fn duplicate_policy_is_rejected() {
+        let field = single_field(|s| {
+            s.spec.execution_role.policies.push(super::super::S3_FULL_ACCESS.into())
+        });
+        assert_eq!(field, "spec.executionRole.policies[2]");
+    }
+
+    #[test]
+    fn region_must_look_like_a_region_code() {
+        assert!(violations_of(|s| s.spec.region = Some("eu-central-1".into())).is_empty());
+        assert!(violations_of(|s| s.spec.region = Some("us-gov-west-1".into())).is_empty());
+        assert_eq!(single_field(|s| s.spec.region = Some("useast1".into())), "spec.region");
+    }
+
+    #[test]
+    fn empty_node_role_list_is_rejected() {
+        assert_eq!(single_field(|s| s.spec.node_roles = Some(vec![])), "spec.nodeRoles");
+    }
+
+    #[test]
+    fn reserved_and_ownership_tag_keys_are_rejected() {
+        let v = violations_of(|s| {
+            s.spec.tags.insert("aws:owner".into(), "x".into());
+            s.spec.tags.insert(MANAGED_BY_KEY.into(), "me".into());
+        });
+        assert_eq!(v.len(), 2, "{v:?}");
+    }
+
+    #[test]
+    fn wrong_kind_and_api_version_are_both_reported() {
+        let v = violations_of(|s| {
+            s.kind = "Role".into();
+            s.api_version = "v1".into();
+        });
+        let fields: Vec<_> = v.iter().map(|v| v.field.as_str()).collect();
+        assert_eq!(fields, ["apiVersion", "kind"]);
+    }
+
+    #[test]
+    fn cluster_name_must_start_with_alphanumeric() {
+        assert_eq!(single_field(|s| s.spec.cluster = Some("-x".into())), "spec.cluster");
+    }
+}

@@ -6,7 +6,15 @@ use kfp_iam::cli::{Cli, Exit, run};
 use tracing_subscriber::EnvFilter;
 
 fn main() -> std::process::ExitCode {
-    let cli = Cli::parse();
+    // Usage errors exit 1 like every other failure: 2 and 3 carry meaning (see `Exit`).
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            let code = if e.use_stderr() { Exit::Error } else { Exit::Success };
+            return std::process::ExitCode::from(code as u8);
+        }
+    };
     let level = match cli.verbose {
         0 => "warn",
         1 => "info",

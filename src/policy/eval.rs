@@ -24,12 +24,12 @@ use super::model::{
 /// Why a request could not be evaluated.
 #[derive(Debug, thiserror::Error)]
 pub enum EvalError {
-    #[error("cannot evaluate statement {index} of `{policy}`")]
+    // The reason is in the message, not a `source`, so `to_string()` alone explains it.
+    #[error("cannot evaluate statement {index} of `{policy}`: {reason}")]
     Statement {
         policy: String,
         index: usize,
-        #[source]
-        source: Box<EvalError>,
+        reason: Box<EvalError>,
     },
     #[error("unsupported condition operator `{operator}`")]
     UnknownOperator { operator: String },
@@ -356,10 +356,10 @@ fn matching(policy: &NamedPolicy, kind: Kind, request: &Request) -> Result<Vec<H
     let vars = policy.document.version.as_deref() == Some(VERSION_2012_10_17);
     let mut hits = Vec::new();
     for (index, statement) in policy.document.statements.iter().enumerate() {
-        let wrap = |source| EvalError::Statement {
+        let wrap = |reason| EvalError::Statement {
             policy: policy.name.clone(),
             index,
-            source: Box::new(source),
+            reason: Box::new(reason),
         };
         if let Some(direct) = applies(statement, kind, vars, request).map_err(wrap)? {
             let sid = statement.sid.clone();
@@ -425,14 +425,7 @@ fn action_matches(spec: &ActionSpec, action: &str, vars: bool) -> Result<bool, E
             });
         }
         let tokens = literal_tokens(pattern, true);
-        any |= glob(
-            &tokens,
-            &text,
-            Glob {
-                fold_case: true,
-                segments: false,
-            },
-        );
+        any |= glob(&tokens, &text, Match::Action);
     }
     Ok(any != matches!(spec, ActionSpec::NotAction(_)))
 }
@@ -447,23 +440,8 @@ fn resource_matches(
     let mut any = false;
     for pattern in spec.patterns() {
         // A pattern with an unresolvable variable matches no resource, as AWS documents.
-        if let Some(tokens) = expand(
-            pattern,
-            context,
-            Expand {
-                vars,
-                wildcards: true,
-                arn: true,
-            },
-        )? {
-            any |= glob(
-                &tokens,
-                &text,
-                Glob {
-                    fold_case: false,
-                    segments: true,
-                },
-            );
+        if let Some(tokens) = expand(pattern, context, vars, Mode::Resource)? {
+            any |= glob(&tokens, &text, Match::Resource);
         }
     }
     Ok(any != matches!(spec, ResourceSpec::NotResource(_)))
@@ -610,12 +588,16 @@ enum Token {
     One,
 }
 
-#[derive(Debug, Clone, Copy)]
-struct Glob {
-    fold_case: bool,
-    /// ARN segment rules for `Resource`: `?` and a `*` followed by more of its segment do not
-    /// match `:`, while a `*` that ends a segment may expand across colons.
-    segments: bool,
+/// The wildcard rules of a policy element or operator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Match {
+    /// Case-insensitive.
+    Action,
+    /// Case-sensitive with ARN segment rules: `?` and a `*` followed by more of its segment do
+    /// not match `:`, while a `*` that ends a segment may expand across colons.
+    Resource,
+    /// Case-sensitive, as `StringLike` and each `ArnLike` segment.
+    Text,
 }
 
 fn literal_tokens(text: &str, wildcards: bool) -> Vec<Token> {
@@ -633,7 +615,8 @@ fn chars_equal(a: char, b: char, fold_case: bool) -> bool {
 }
 
 /// Wildcard matching by dynamic programming over pattern prefixes, linear in memory.
-fn glob(pattern: &[Token], text: &[char], how: Glob) -> bool {
+fn glob(pattern: &[Token], text: &[char], how: Match) -> bool {
+    let (fold_case, segments) = (how == Match::Action, how == Match::Resource);
     let mut row = vec![false; text.len() + 1];
     row[0] = true;
     for (i, token) in pattern.iter().enumerate() {
@@ -641,7 +624,7 @@ fn glob(pattern: &[Token], text: &[char], how: Glob) -> bool {
         match token {
             Token::Many => {
                 let ends_segment = matches!(pattern.get(i + 1), None | Some(Token::Char(':')));
-                let crosses = !how.segments || ends_segment;
+                let crosses = !segments || ends_segment;
                 next[0] = row[0];
                 for (j, &c) in text.iter().enumerate() {
                     next[j + 1] = row[j + 1] || (next[j] && (crosses || c != ':'));
@@ -649,12 +632,12 @@ fn glob(pattern: &[Token], text: &[char], how: Glob) -> bool {
             }
             Token::One => {
                 for (j, &c) in text.iter().enumerate() {
-                    next[j + 1] = row[j] && !(how.segments && c == ':');
+                    next[j + 1] = row[j] && !(segments && c == ':');
                 }
             }
             Token::Char(p) => {
                 for (j, &c) in text.iter().enumerate() {
-                    next[j + 1] = row[j] && chars_equal(*p, c, how.fold_case);
+                    next[j + 1] = row[j] && chars_equal(*p, c, fold_case);
                 }
             }
         }
@@ -663,20 +646,28 @@ fn glob(pattern: &[Token], text: &[char], how: Glob) -> bool {
     row[text.len()]
 }
 
-#[derive(Debug, Clone, Copy)]
-struct Expand {
-    /// The policy's `Version` supports variables; otherwise `${...}` is literal text.
-    vars: bool,
-    /// `*` and `?` are wildcards rather than literal characters.
-    wildcards: bool,
-    /// The text is a `Resource` ARN, where variables may only follow the fifth colon.
-    arn: bool,
+/// How `expand` reads a policy string.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// `*` and `?` are plain characters.
+    Literal,
+    /// `*` and `?` are wildcards.
+    Wildcards,
+    /// Wildcards, and variables only after the fifth colon of the ARN.
+    Resource,
 }
 
-/// Substitutes policy variables and compiles wildcards; `None` when a variable has no value.
-fn expand(text: &str, context: &Context, how: Expand) -> Result<Option<Vec<Token>>, EvalError> {
-    if !how.vars {
-        return Ok(Some(literal_tokens(text, how.wildcards)));
+/// Substitutes policy variables (when `vars`, i.e. the policy's `Version` supports them) and
+/// compiles wildcards; `None` when a variable has no value.
+fn expand(
+    text: &str,
+    context: &Context,
+    vars: bool,
+    mode: Mode,
+) -> Result<Option<Vec<Token>>, EvalError> {
+    let wildcards = mode != Mode::Literal;
+    if !vars {
+        return Ok(Some(literal_tokens(text, wildcards)));
     }
     let malformed = || EvalError::MalformedVariable {
         value: text.to_owned(),
@@ -685,13 +676,13 @@ fn expand(text: &str, context: &Context, how: Expand) -> Result<Option<Vec<Token
     while let Some(start) = rest.find("${") {
         let literal = &rest[..start];
         colons += literal.matches(':').count();
-        tokens.extend(literal_tokens(literal, how.wildcards));
+        tokens.extend(literal_tokens(literal, wildcards));
         let body = &rest[start + 2..];
         let end = body.find('}').ok_or_else(malformed)?;
         match &body[..end] {
             escape @ ("*" | "?" | "$") => tokens.extend(escape.chars().map(Token::Char)),
             variable => {
-                if how.arn && colons < 5 {
+                if mode == Mode::Resource && colons < 5 {
                     let value = text.to_owned();
                     return Err(EvalError::VariableOutsideResourcePart { value });
                 }
@@ -703,7 +694,7 @@ fn expand(text: &str, context: &Context, how: Expand) -> Result<Option<Vec<Token
         }
         rest = &body[end + 1..];
     }
-    tokens.extend(literal_tokens(rest, how.wildcards));
+    tokens.extend(literal_tokens(rest, wildcards));
     Ok(Some(tokens))
 }
 
@@ -986,17 +977,7 @@ fn compile(
             value: value.to_owned(),
         });
     }
-    let text = |wildcards| {
-        expand(
-            value,
-            context,
-            Expand {
-                vars,
-                wildcards,
-                arn: false,
-            },
-        )
-    };
+    let text = |mode| expand(value, context, vars, mode);
     let to_string = |tokens: Vec<Token>| {
         tokens
             .into_iter()
@@ -1008,15 +989,15 @@ fn compile(
             .collect::<String>()
     };
     Ok(Some(match operator.test {
-        Test::String | Test::StringIgnoreCase => match text(false)? {
+        Test::String | Test::StringIgnoreCase => match text(Mode::Literal)? {
             Some(tokens) => Expected::Text(to_string(tokens)),
             None => return Ok(None),
         },
-        Test::StringLike => match text(true)? {
+        Test::StringLike => match text(Mode::Wildcards)? {
             Some(tokens) => Expected::Pattern(tokens),
             None => return Ok(None),
         },
-        Test::Arn => match text(true)? {
+        Test::Arn => match text(Mode::Wildcards)? {
             Some(tokens) => {
                 let segments = arn_segments(&tokens, &Token::Char(':'));
                 if segments.len() != 6 {
@@ -1064,10 +1045,6 @@ fn value_matches(
         expected,
     };
     let chars: Vec<char> = actual.chars().collect();
-    let plain = Glob {
-        fold_case: false,
-        segments: false,
-    };
     let number = match operator.test {
         Test::Numeric(_) => Some(parse_number(actual).ok_or_else(|| invalid("number"))?),
         _ => None,
@@ -1103,9 +1080,13 @@ fn value_matches(
         (Test::String, Expected::Text(t)) => t == actual,
         (Test::StringIgnoreCase, Expected::Text(t)) => t.to_lowercase() == actual.to_lowercase(),
         (Test::Binary, Expected::Text(t)) => t == actual.trim(),
-        (Test::StringLike, Expected::Pattern(p)) => glob(p, &chars, plain),
+        (Test::StringLike, Expected::Pattern(p)) => glob(p, &chars, Match::Text),
         (Test::Arn, Expected::Arn(pattern)) => arn.as_ref().is_some_and(|segments| {
-            segments.len() == 6 && pattern.iter().zip(segments).all(|(p, s)| glob(p, s, plain))
+            segments.len() == 6
+                && pattern
+                    .iter()
+                    .zip(segments)
+                    .all(|(p, s)| glob(p, s, Match::Text))
         }),
         (Test::Numeric(cmp), Expected::Number(n)) => number
             .and_then(|a| a.partial_cmp(n))
@@ -1409,16 +1390,9 @@ mod tests {
 
     #[test]
     fn resource_star_inside_a_segment_does_not_cross_colons() {
-        let segments = Glob {
-            fold_case: false,
-            segments: true,
-        };
         let matches = |pattern: &str, text: &str| {
-            glob(
-                &literal_tokens(pattern, true),
-                &text.chars().collect::<Vec<_>>(),
-                segments,
-            )
+            let text: Vec<char> = text.chars().collect();
+            glob(&literal_tokens(pattern, true), &text, Match::Resource)
         };
         assert!(matches("arn:aws:s3:::b/*", "arn:aws:s3:::b/x:y"));
         assert!(matches("arn:aws:iam::*:role/x", "arn:aws:iam::123:role/x"));
@@ -1468,11 +1442,9 @@ mod tests {
         };
         let err =
             evaluate(&policies, &Request::new("s3:GetObject", "arn:aws:s3:::b/k")).unwrap_err();
-        assert_eq!(err.to_string(), "cannot evaluate statement 0 of `p`");
-        let source = std::error::Error::source(&err).map(ToString::to_string);
         assert_eq!(
-            source.as_deref(),
-            Some("unsupported condition operator `StringEqualz`")
+            err.to_string(),
+            "cannot evaluate statement 0 of `p`: unsupported condition operator `StringEqualz`"
         );
     }
 }

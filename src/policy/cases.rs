@@ -1,5 +1,4 @@
-//! Runs the table of evaluation cases in `testdata/eval_cases.json`, each citing the AWS rule
-//! it checks.
+//! Runs the evaluation case table in `testdata/eval_cases.json`; each case cites its AWS rule.
 
 use std::collections::BTreeMap;
 

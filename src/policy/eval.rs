@@ -1,5 +1,4 @@
-//! Decides whether IAM policies allow a request, following AWS's documented policy evaluation
-//! logic within a single account.
+//! Decides whether IAM policies allow a request, by AWS's single-account evaluation logic.
 //!
 //! Covered: identity-based policies, one permissions boundary and resource-based policies
 //! (including role trust policies); explicit deny overrides every allow; an allow from either
@@ -110,6 +109,7 @@ pub enum RequestPrincipal {
 }
 
 /// Condition keys of a request, matched case-insensitively, each with one or more values.
+/// Policy variables such as `${aws:username}` or `${aws:PrincipalTag/team}` read them too.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Context {
     entries: BTreeMap<String, Vec<String>>,
@@ -1310,6 +1310,66 @@ impl Cursor<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    /// A slow reference matcher: `*` any run, `?` one character, the rest literal.
+    fn naive(pattern: &[char], text: &[char]) -> bool {
+        match pattern.split_first() {
+            None => text.is_empty(),
+            Some(('*', rest)) => (0..=text.len()).any(|skip| naive(rest, &text[skip..])),
+            Some(('?', rest)) => !text.is_empty() && naive(rest, &text[1..]),
+            Some((c, rest)) => text.first() == Some(c) && naive(rest, &text[1..]),
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn glob_agrees_with_a_naive_matcher(pattern in "[ab*?:]{0,8}", text in "[ab:]{0,8}") {
+            let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
+            prop_assert_eq!(glob(&literal_tokens(&pattern, true), &t, Match::Text), naive(&p, &t));
+        }
+
+        #[test]
+        fn literal_action_and_resource_match_themselves(text in "[a-zA-Z0-9:/_-]{1,20}") {
+            let chars: Vec<char> = text.chars().collect();
+            let upper: Vec<char> = text.to_uppercase().chars().collect();
+            prop_assert!(glob(&literal_tokens(&text, true), &chars, Match::Resource));
+            prop_assert!(glob(&literal_tokens(&text, true), &upper, Match::Action));
+        }
+
+        #[test]
+        fn explicit_deny_beats_allow_for_any_request(action in "[a-z]{1,5}:[A-Za-z]{1,8}") {
+            let doc = PolicyDocument::new(vec![
+                Statement::allow(["*"], ["*"]),
+                Statement::deny([action.clone()], ["*"]),
+            ]);
+            let policies =
+                PolicySet { identity: vec![NamedPolicy::new("p", doc)], ..Default::default() };
+            let decision = evaluate(&policies, &Request::new(action, "arn:aws:s3:::b")).unwrap();
+            prop_assert_eq!(decision.outcome, Outcome::ExplicitDeny);
+        }
+    }
+
+    #[test]
+    fn consecutive_calendar_days_are_a_day_apart() {
+        let mut previous = None;
+        for year in 1960..=2104 {
+            for month in 1..=12 {
+                for day in 1..=31 {
+                    let Some(now) = parse_date(&format!("{year:04}-{month:02}-{day:02}")) else {
+                        continue;
+                    };
+                    if let Some(before) = previous {
+                        assert_eq!(now - before, 86_400 * NANOS, "{year}-{month}-{day}");
+                    }
+                    previous = Some(now);
+                }
+            }
+        }
+        assert_eq!(previous, parse_date("2104-12-31"));
+        assert_eq!(parse_date("2100-02-29"), None);
+        assert!(parse_date("2000-02-29").is_some());
+    }
 
     fn date(text: &str) -> Option<i128> {
         parse_date(text).map(|nanos| nanos / NANOS)

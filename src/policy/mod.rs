@@ -1,5 +1,8 @@
-//! IAM policy documents: a typed model with canonical JSON, and an evaluator that follows
-//! AWS's documented single-account policy evaluation logic.
+//! IAM policy documents: a typed model with canonical JSON, and an evaluator of requests.
+//!
+//! [`PolicyDocument`] parses every spelling AWS accepts and writes one canonical form;
+//! [`evaluate`] and [`evaluate_trust`] follow AWS's documented single-account evaluation logic
+//! and return an [`EvalError`] rather than guess where they cannot be faithful.
 
 mod eval;
 mod model;

@@ -1325,7 +1325,8 @@ mod tests {
     proptest! {
         #[test]
         fn glob_agrees_with_a_naive_matcher(pattern in "[ab*?:]{0,8}", text in "[ab:]{0,8}") {
-            let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
+            let p: Vec<char> = pattern.chars().collect();
+            let t: Vec<char> = text.chars().collect();
             prop_assert_eq!(glob(&literal_tokens(&pattern, true), &t, Match::Text), naive(&p, &t));
         }
 

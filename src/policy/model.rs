@@ -686,7 +686,8 @@ mod tests {
 
     #[test]
     fn canonical_json_orders_keys_and_unwraps_single_values() {
-        let text = r#"{"Statement": {"Condition": {"StringEquals": {"k": ["v"]}, "Bool": {"b": true}},
+        let text = r#"{"Statement": {
+            "Condition": {"StringEquals": {"k": ["v"]}, "Bool": {"b": true}},
             "Resource": ["r1", "r2"], "Action": ["a"], "Effect": "Deny", "Sid": "S"},
             "Id": "I", "Version": "2012-10-17"}"#;
         let doc = PolicyDocument::parse(text).unwrap();
@@ -800,7 +801,8 @@ mod tests {
             PolicyDocument::parse(action).unwrap_err().to_string(),
             "`Statement[0].Action` must be a string or a list of strings"
         );
-        let condition = r#"{"Statement": [{"Effect": "Allow", "Action": "a", "Condition": {"Null": {"k": null}}}]}"#;
+        let condition = r#"{"Statement": [{"Effect": "Allow", "Action": "a",
+            "Condition": {"Null": {"k": null}}}]}"#;
         assert!(matches!(
             PolicyDocument::parse(condition),
             Err(ParseError::WrongType { .. })
@@ -827,8 +829,10 @@ mod tests {
                 ),
         ]);
         let text = r#"{"Version": "2012-10-17", "Statement": [
-            {"Sid": "Train", "Effect": "Allow", "Action": "sagemaker:CreateTrainingJob", "Resource": "*"},
-            {"Effect": "Allow", "Action": "iam:PassRole", "Resource": "arn:aws:iam::111122223333:role/sm",
+            {"Sid": "Train", "Effect": "Allow", "Action": "sagemaker:CreateTrainingJob",
+             "Resource": "*"},
+            {"Effect": "Allow", "Action": "iam:PassRole",
+             "Resource": "arn:aws:iam::111122223333:role/sm",
              "Condition": {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}}]}"#;
         assert_eq!(built, PolicyDocument::parse(text).unwrap());
     }

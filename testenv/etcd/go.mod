@@ -1,7 +1,8 @@
-// Builds etcd for the local test environment. v3.6.5 is the etcd release
-// that k8s.io/kubernetes v1.35.4 is built and tested against (its go.mod
-// pins the etcd v3.6.5 client). Kept apart from ../kube so the two
-// programs' dependency graphs cannot force each other's versions.
+// Builds etcd for the local test environment. v3.6.6 is the etcd release
+// that k8s.io/kubernetes v1.35.4 ships with and runs its own integration
+// tests against (build/dependencies.yaml, hack/lib/etcd.sh). Kept apart from
+// ../kube so the two programs' dependency graphs cannot force each other's
+// versions.
 module kfp-iam/testenv/etcd
 
 go 1.24
@@ -44,11 +45,11 @@ require (
 	github.com/tmc/grpc-websocket-proxy v0.0.0-20201229170055-e5319fda7802 // indirect
 	github.com/xiang90/probing v0.0.0-20190116061207-43a291ad63a2 // indirect
 	go.etcd.io/bbolt v1.4.3 // indirect
-	go.etcd.io/etcd/api/v3 v3.6.5 // indirect
-	go.etcd.io/etcd/client/pkg/v3 v3.6.5 // indirect
-	go.etcd.io/etcd/client/v3 v3.6.5 // indirect
-	go.etcd.io/etcd/pkg/v3 v3.6.5 // indirect
-	go.etcd.io/etcd/server/v3 v3.6.5 // indirect
+	go.etcd.io/etcd/api/v3 v3.6.6 // indirect
+	go.etcd.io/etcd/client/pkg/v3 v3.6.6 // indirect
+	go.etcd.io/etcd/client/v3 v3.6.6 // indirect
+	go.etcd.io/etcd/pkg/v3 v3.6.6 // indirect
+	go.etcd.io/etcd/server/v3 v3.6.6 // indirect
 	go.etcd.io/raft/v3 v3.6.0 // indirect
 	go.opentelemetry.io/auto/sdk v1.1.0 // indirect
 	go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc v0.59.0 // indirect

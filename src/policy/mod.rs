@@ -4,6 +4,7 @@
 //! [`evaluate`] and [`evaluate_trust`] follow AWS's documented single-account evaluation logic
 //! and return an [`EvalError`] rather than guess where they cannot be faithful.
 
+pub mod catalog;
 mod eval;
 mod model;
 

@@ -1,25 +1,26 @@
 //! Apply: runs a plan's changes against AWS and Kubernetes.
 //!
 //! # Guarantees
-//! - Order: within a chain (the user with its key and Secret; the execution role; each node
-//!   role) changes run in plan order; independent chains run concurrently.
+//! - Order: the plan puts every resource in a wave; waves run in order, the resources of one
+//!   wave concurrently (at most [`CONCURRENCY`] at a time), and the changes of one resource
+//!   in plan order. A wave with a failure stops the waves after it, which depend on it.
 //! - A new access key goes from the AWS response straight into the Secret. If the Secret write
 //!   fails, the new key is deleted again, so no key is left that no Secret holds.
-//! - A failed change stops its own chain only; the report lists what was done, what failed and
-//!   what was skipped. Every change is idempotent, so running apply again resumes.
+//! - The report lists what was done, what failed and what was skipped. Every change is
+//!   idempotent, so running apply again resumes.
 //! - Nothing is written while the plan has blockers.
 
 use std::collections::BTreeMap;
 
-use futures::future::join_all;
+use futures::{StreamExt, stream};
 use serde::Serialize;
 use tracing::{Instrument, info, info_span, warn};
 
 use crate::aws::{Aws, AwsError, CallCounts};
 use crate::kube::{Kube, KubeError};
 use crate::plan::{
-    ACCESS_KEY_ID_KEY, Blocker, Change, Desired, Observed, Plan, ResourceKind, ResourcePlan,
-    SECRET_ACCESS_KEY_KEY,
+    ACCESS_KEY_ID_KEY, ACCESS_LABEL, Blocker, CONCURRENCY, Change, Desired, Observed, Plan,
+    ROLE_ARN_ANNOTATION, ResourceKind, ResourcePlan, SECRET_ACCESS_KEY_KEY, key_in_secret,
 };
 use crate::secret::SecretValue;
 use crate::spec::{MANAGED_BY_KEY, MANAGED_BY_VALUE};
@@ -45,6 +46,8 @@ pub enum WriteError {
     Aws(#[from] AwsError),
     #[error(transparent)]
     Kube(#[from] KubeError),
+    #[error("Secret `{0}` no longer holds the key to copy; run apply again")]
+    KeyVanished(String),
 }
 
 /// What happened to one change.
@@ -74,9 +77,15 @@ pub struct AppliedChange {
 pub struct Outputs {
     /// The role ARN to pass to SageMaker components.
     pub execution_role_arn: Option<String>,
+    /// The access-key user (access-key mode).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_arn: Option<String>,
-    /// `namespace/name` of the Secret holding the access key.
-    pub secret: String,
+    /// `namespace/name` of each Secret holding the access key (access-key mode).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub secrets: Vec<String>,
+    /// ARNs of the roles pipeline pods assume (irsa and pod-identity modes).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pipeline_roles: Vec<String>,
     pub node_roles: Vec<String>,
 }
 
@@ -102,19 +111,6 @@ impl ApplyReport {
     }
 }
 
-/// Chains of resources whose changes depend on each other.
-fn chains(plan: &Plan) -> Vec<Vec<&ResourcePlan>> {
-    let mut user_chain = Vec::new();
-    let mut others = Vec::new();
-    for resource in &plan.resources {
-        match resource.kind {
-            ResourceKind::User | ResourceKind::Secret => user_chain.push(resource),
-            _ => others.push(vec![resource]),
-        }
-    }
-    std::iter::once(user_chain).chain(others).filter(|c| !c.is_empty()).collect()
-}
-
 /// Runs `plan`; see the module documentation for the guarantees.
 pub async fn apply(
     plan: &Plan,
@@ -126,21 +122,28 @@ pub async fn apply(
     if !plan.blockers.is_empty() {
         return Err(ApplyError::Blocked(plan.blockers.clone()));
     }
-    let mut outputs = Outputs {
-        execution_role_arn: observed.role.as_ref().map(|r| r.arn.clone()),
-        user_arn: observed.user.as_ref().map(|u| u.arn.clone()),
-        secret: format!("{}/{}", desired.secret_namespace, desired.secret_name),
-        node_roles: desired.node_roles.clone(),
-    };
+    let mut outputs = initial_outputs(desired, observed);
 
-    let runs = chains(plan).into_iter().map(|chain| run_chain(chain, aws, kube));
     let mut changes = Vec::new();
-    for (applied, arns) in join_all(runs).await {
-        changes.extend(applied);
-        for (kind, arn) in arns {
-            match kind {
-                ResourceKind::User => outputs.user_arn = Some(arn),
-                ResourceKind::ExecutionRole => outputs.execution_role_arn = Some(arn),
+    let mut failed = false;
+    let last_wave = plan.resources.iter().map(|r| r.wave).max().unwrap_or_default();
+    for wave in 0..=last_wave {
+        let resources = plan.resources.iter().filter(|r| r.wave == wave && !r.changes.is_empty());
+        if failed {
+            changes.extend(resources.flat_map(|r| skipped(r)));
+            continue;
+        }
+        let runs: Vec<_> = stream::iter(resources)
+            .map(|resource| run_resource(resource, aws, kube))
+            .buffered(CONCURRENCY)
+            .collect()
+            .await;
+        for (applied, arn) in runs {
+            failed |= applied.iter().any(|a| matches!(a.outcome, Outcome::Failed(_)));
+            changes.extend(applied);
+            match arn {
+                Some((ResourceKind::User, arn)) => outputs.user_arn = Some(arn),
+                Some((ResourceKind::ExecutionRole, arn)) => outputs.execution_role_arn = Some(arn),
                 _ => {}
             }
         }
@@ -154,25 +157,54 @@ pub async fn apply(
     }
 }
 
-type ChainResult = (Vec<AppliedChange>, Vec<(ResourceKind, String)>);
+fn initial_outputs(desired: &Desired, observed: &Observed) -> Outputs {
+    let access_key = desired.mode == crate::spec::IdentityMode::AccessKey;
+    let secrets = desired.targets.iter().filter(|_| access_key);
+    let pipeline_roles = desired.pipeline_roles.iter().map(|r| {
+        observed.pipeline_roles.get(&r.name).map(|o| o.role.arn.clone())
+            .unwrap_or_else(|| desired.pipeline_role_arn(&r.name))
+    });
+    Outputs {
+        execution_role_arn: observed.role.as_ref().map(|r| r.arn.clone()),
+        user_arn: observed.user.as_ref().map(|u| u.arn.clone()).filter(|_| access_key),
+        secrets: secrets.map(|t| format!("{}/{}", t.namespace, desired.secret_name)).collect(),
+        pipeline_roles: pipeline_roles.collect(),
+        node_roles: desired.node_roles.clone(),
+    }
+}
 
-async fn run_chain(chain: Vec<&ResourcePlan>, aws: &impl Aws, kube: &impl Kube) -> ChainResult {
-    let mut applied = Vec::new();
-    let mut arns = Vec::new();
-    let mut failed = false;
-    for resource in chain {
+fn skipped(resource: &ResourcePlan) -> impl Iterator<Item = AppliedChange> + '_ {
+    resource.changes.iter().map(|change| AppliedChange {
+        kind: resource.kind,
+        resource: resource.name.clone(),
+        summary: change.summary(),
+        change: change.clone(),
+        outcome: Outcome::Skipped,
+    })
+}
+
+/// Runs one resource's changes in order; stops at its first failure.
+async fn run_resource(
+    resource: &ResourcePlan,
+    aws: &impl Aws,
+    kube: &impl Kube,
+) -> (Vec<AppliedChange>, Option<(ResourceKind, String)>) {
+    let span = info_span!("resource", kind = ?resource.kind, name = %resource.name);
+    async {
+        let mut applied = Vec::new();
+        let mut created = None;
+        let mut failed = false;
         for change in &resource.changes {
-            let span = info_span!("change", kind = ?resource.kind, name = %resource.name);
             let outcome = if failed {
                 Outcome::Skipped
             } else {
-                match execute(change, aws, kube).instrument(span).await {
+                match execute(change, aws, kube).await {
                     Ok(arn) => {
-                        arns.extend(arn.map(|a| (resource.kind, a)));
+                        created = created.or(arn.map(|a| (resource.kind, a)));
                         Outcome::Done
                     }
                     Err(e) => {
-                        warn!(resource = %resource.name, error = %e, "change failed");
+                        warn!(error = %e, "change failed");
                         failed = true;
                         Outcome::Failed(e.to_string())
                     }
@@ -186,8 +218,10 @@ async fn run_chain(chain: Vec<&ResourcePlan>, aws: &impl Aws, kube: &impl Kube) 
                 outcome,
             });
         }
+        (applied, created)
     }
-    (applied, arns)
+    .instrument(span)
+    .await
 }
 
 fn managed_labels() -> BTreeMap<String, String> {
@@ -219,9 +253,44 @@ async fn execute(
         Change::LabelSecret { namespace, secret } => {
             kube.apply_secret(namespace, secret, &managed_labels(), &BTreeMap::new()).await?
         }
-        Change::CreateRole { role, trust, tags } => {
-            let created = aws.create_role(role, &trust.to_string(), tags).await?;
+        Change::CreateRole { role, path, trust, tags } => {
+            let created = aws.create_role(role, path.as_deref(), &trust.to_string(), tags).await?;
             return Ok(Some(created.arn));
+        }
+        Change::DeleteRole { role } => delete_role(role, aws).await?,
+        Change::CopyAccessKey { from_namespace, namespace, secret } => {
+            let source = kube.get_secret(from_namespace, secret).await?;
+            let from = format!("{from_namespace}/{secret}");
+            let pair = source.as_ref().and_then(key_in_secret).ok_or(WriteError::KeyVanished(from))?;
+            let data = BTreeMap::from([
+                (ACCESS_KEY_ID_KEY.to_owned(), SecretValue::new(pair.access_key_id)),
+                (SECRET_ACCESS_KEY_KEY.to_owned(), pair.secret_access_key),
+            ]);
+            kube.apply_secret(namespace, secret, &managed_labels(), &data).await?
+        }
+        Change::CreateOidcProvider { url, client_ids, tags } => {
+            aws.create_oidc_provider(url, client_ids, tags).await?;
+        }
+        Change::ApplyServiceAccount { namespace, name, role_arn, access } => {
+            let (annotations, labels) = match role_arn {
+                Some(arn) => (
+                    BTreeMap::from([(ROLE_ARN_ANNOTATION.to_owned(), arn.clone())]),
+                    BTreeMap::from([(ACCESS_LABEL.to_owned(), access.clone())]),
+                ),
+                None => (BTreeMap::new(), BTreeMap::new()),
+            };
+            kube.apply_service_account(namespace, name, &annotations, &labels).await?
+        }
+        Change::CreatePodIdentityAssociation { cluster, namespace, service_account, role_arn } => {
+            let tags = managed_labels();
+            aws.create_pod_identity_association(cluster, namespace, service_account, role_arn,
+                &tags).await?
+        }
+        Change::UpdatePodIdentityAssociation { cluster, id, role_arn } => {
+            aws.update_pod_identity_association(cluster, id, role_arn).await?
+        }
+        Change::DeletePodIdentityAssociation { cluster, id } => {
+            aws.delete_pod_identity_association(cluster, id).await?
         }
         Change::TagRole { role, tags } => aws.tag_role(role, tags).await?,
         Change::UpdateTrust { role, to, .. } => aws.update_trust(role, &to.to_string()).await?,
@@ -236,6 +305,20 @@ async fn execute(
         }
     }
     Ok(None)
+}
+
+/// Deletes a role the way IAM requires: attached and inline policies first.
+async fn delete_role(role: &str, aws: &impl Aws) -> Result<(), WriteError> {
+    for arn in aws.list_role_policies(role).await? {
+        aws.detach_role_policy(role, &arn).await?;
+    }
+    for name in aws.list_role_inline_policies(role).await? {
+        aws.delete_role_inline_policy(role, &name).await?;
+    }
+    match aws.delete_role(role).await {
+        Err(e) if e.is_not_found() => Ok(()),
+        other => Ok(other?),
+    }
 }
 
 /// Creates a key and writes it into the Secret; deletes the key again if the write fails.

@@ -51,6 +51,25 @@ pub struct Nodegroup {
     pub node_role_arn: String,
 }
 
+/// An IAM OIDC identity provider.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OidcProvider {
+    pub arn: String,
+    /// The issuer without `https://`, as IAM stores it.
+    pub url: String,
+    pub client_ids: Vec<String>,
+    pub tags: BTreeMap<String, String>,
+}
+
+/// An EKS pod identity association.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PodIdentityAssociation {
+    pub id: String,
+    pub namespace: String,
+    pub service_account: String,
+    pub role_arn: String,
+}
+
 /// Calls counted by kind, so a no-change run can prove it wrote nothing.
 #[derive(Debug, Default)]
 pub struct CallCounter {
@@ -113,9 +132,13 @@ pub trait Aws: Send + Sync {
 
     // Roles and their policies.
     fn get_role(&self, name: &str) -> impl Future<Output = Result<Option<Role>>> + Send;
+    /// Roles under `path_prefix` (such as `/kfp-iam/`), with their trust policies; tags are
+    /// not listed.
+    fn list_roles(&self, path_prefix: &str) -> impl Future<Output = Result<Vec<Role>>> + Send;
     fn create_role(
         &self,
         name: &str,
+        path: Option<&str>,
         trust: &str,
         tags: &BTreeMap<String, String>,
     ) -> impl Future<Output = Result<Role>> + Send;
@@ -144,6 +167,27 @@ pub trait Aws: Send + Sync {
         document: &str,
     ) -> impl Future<Output = Result<()>> + Send;
 
+    fn delete_role_inline_policy(
+        &self,
+        role: &str,
+        policy: &str,
+    ) -> impl Future<Output = Result<()>> + Send;
+    fn delete_role(&self, name: &str) -> impl Future<Output = Result<()>> + Send;
+
+    // OIDC providers.
+    fn list_oidc_providers(&self) -> impl Future<Output = Result<Vec<String>>> + Send;
+    fn get_oidc_provider(
+        &self,
+        arn: &str,
+    ) -> impl Future<Output = Result<Option<OidcProvider>>> + Send;
+    /// Creates a provider for `url` (with `https://`) and returns its ARN.
+    fn create_oidc_provider(
+        &self,
+        url: &str,
+        client_ids: &[String],
+        tags: &BTreeMap<String, String>,
+    ) -> impl Future<Output = Result<String>> + Send;
+
     /// The default version's document of a managed policy.
     fn get_managed_policy_document(
         &self,
@@ -155,6 +199,31 @@ pub trait Aws: Send + Sync {
         &self,
         cluster: &str,
     ) -> impl Future<Output = Result<Vec<Nodegroup>>> + Send;
+    /// The cluster's OIDC issuer URL, with `https://`.
+    fn cluster_issuer(&self, cluster: &str) -> impl Future<Output = Result<String>> + Send;
+    fn list_pod_identity_associations(
+        &self,
+        cluster: &str,
+    ) -> impl Future<Output = Result<Vec<PodIdentityAssociation>>> + Send;
+    fn create_pod_identity_association(
+        &self,
+        cluster: &str,
+        namespace: &str,
+        service_account: &str,
+        role_arn: &str,
+        tags: &BTreeMap<String, String>,
+    ) -> impl Future<Output = Result<()>> + Send;
+    fn update_pod_identity_association(
+        &self,
+        cluster: &str,
+        id: &str,
+        role_arn: &str,
+    ) -> impl Future<Output = Result<()>> + Send;
+    fn delete_pod_identity_association(
+        &self,
+        cluster: &str,
+        id: &str,
+    ) -> impl Future<Output = Result<()>> + Send;
 }
 
 /// The role name in a role ARN (`arn:aws:iam::1:role/path/name` gives `name`).

@@ -9,7 +9,7 @@ use aws_sdk_iam::types::{StatusType, Tag};
 use tracing::{debug, instrument};
 
 use super::{AccessKeyInfo, Aws, AwsError, CallCounter, CallCounts, ErrorKind, Nodegroup};
-use super::{Result, Role, User, decode_document};
+use super::{OidcProvider, PodIdentityAssociation, Result, Role, User, decode_document};
 use crate::secret::{KeyPair, SecretValue};
 
 /// AWS clients built from one shared configuration.
@@ -205,15 +205,33 @@ impl Aws for SdkAws {
         }))
     }
 
+    async fn list_roles(&self, path_prefix: &str) -> Result<Vec<Role>> {
+        self.counter.read();
+        let pages = self.iam.list_roles().path_prefix(path_prefix).into_paginator();
+        let items = pages.items().send().try_collect().await;
+        let items = items.map_err(|e| AwsError::from_sdk("iam:ListRoles", path_prefix, e))?;
+        Ok(items
+            .into_iter()
+            .map(|r| Role {
+                name: r.role_name().to_owned(),
+                arn: r.arn().to_owned(),
+                trust: r.assume_role_policy_document().map(decode_document).unwrap_or_default(),
+                tags: from_tags(r.tags()),
+            })
+            .collect())
+    }
+
     async fn create_role(
         &self,
         name: &str,
+        path: Option<&str>,
         trust: &str,
         tags: &BTreeMap<String, String>,
     ) -> Result<Role> {
         self.counter.write();
         let call = self.iam.create_role().role_name(name).assume_role_policy_document(trust);
-        let out = call.set_tags(Some(to_tags(tags))).send().await;
+        let out = call.set_path(path.map(str::to_owned)).set_tags(Some(to_tags(tags))).send();
+        let out = out.await;
         let out = out.map_err(|e| AwsError::from_sdk("iam:CreateRole", name, e))?;
         let arn = out.role.map(|r| r.arn).unwrap_or_default();
         Ok(Role { name: name.to_owned(), arn, trust: trust.to_owned(), tags: tags.clone() })
@@ -279,6 +297,55 @@ impl Aws for SdkAws {
         Ok(())
     }
 
+    async fn delete_role_inline_policy(&self, role: &str, policy: &str) -> Result<()> {
+        self.counter.write();
+        let call = self.iam.delete_role_policy().role_name(role).policy_name(policy).send();
+        let resource = format!("{role}/{policy}");
+        call.await.map_err(|e| AwsError::from_sdk("iam:DeleteRolePolicy", &resource, e))?;
+        Ok(())
+    }
+
+    async fn delete_role(&self, name: &str) -> Result<()> {
+        self.counter.write();
+        let call = self.iam.delete_role().role_name(name).send();
+        call.await.map_err(|e| AwsError::from_sdk("iam:DeleteRole", name, e))?;
+        Ok(())
+    }
+
+    async fn list_oidc_providers(&self) -> Result<Vec<String>> {
+        self.counter.read();
+        let out = self.iam.list_open_id_connect_providers().send().await;
+        let out = out.map_err(|e| AwsError::from_sdk("iam:ListOpenIDConnectProviders", "*", e))?;
+        Ok(out.open_id_connect_provider_list().iter().filter_map(|p| p.arn.clone()).collect())
+    }
+
+    async fn get_oidc_provider(&self, arn: &str) -> Result<Option<OidcProvider>> {
+        self.counter.read();
+        let out = self.iam.get_open_id_connect_provider().open_id_connect_provider_arn(arn);
+        let out = out.send().await;
+        let out = out.map_err(|e| AwsError::from_sdk("iam:GetOpenIDConnectProvider", arn, e));
+        Ok(optional(out)?.map(|o| OidcProvider {
+            arn: arn.to_owned(),
+            url: o.url().unwrap_or_default().trim_start_matches("https://").to_owned(),
+            client_ids: o.client_id_list().to_vec(),
+            tags: from_tags(o.tags()),
+        }))
+    }
+
+    async fn create_oidc_provider(
+        &self,
+        url: &str,
+        client_ids: &[String],
+        tags: &BTreeMap<String, String>,
+    ) -> Result<String> {
+        self.counter.write();
+        let call = self.iam.create_open_id_connect_provider().url(url);
+        let call = call.set_client_id_list(Some(client_ids.to_vec()));
+        let out = call.set_tags(Some(to_tags(tags))).send().await;
+        let out = out.map_err(|e| AwsError::from_sdk("iam:CreateOpenIDConnectProvider", url, e))?;
+        Ok(out.open_id_connect_provider_arn().unwrap_or_default().to_owned())
+    }
+
     async fn get_managed_policy_document(&self, arn: &str) -> Result<Option<String>> {
         self.counter.read();
         let out = self.iam.get_policy().policy_arn(arn).send().await;
@@ -306,5 +373,84 @@ impl Aws for SdkAws {
             Ok(Nodegroup { name, node_role_arn: role })
         });
         futures::future::try_join_all(describe).await
+    }
+
+    async fn cluster_issuer(&self, cluster: &str) -> Result<String> {
+        self.counter.read();
+        let out = self.eks.describe_cluster().name(cluster).send().await;
+        let out = out.map_err(|e| AwsError::from_sdk("eks:DescribeCluster", cluster, e))?;
+        let issuer = out.cluster.and_then(|c| c.identity).and_then(|i| i.oidc).and_then(|o| o.issuer);
+        issuer.ok_or_else(|| {
+            let detail = "the cluster reports no OIDC issuer";
+            AwsError::new("eks:DescribeCluster", cluster, ErrorKind::Invalid, detail)
+        })
+    }
+
+    async fn list_pod_identity_associations(
+        &self,
+        cluster: &str,
+    ) -> Result<Vec<PodIdentityAssociation>> {
+        self.counter.read();
+        let op = "eks:ListPodIdentityAssociations";
+        let pages = self.eks.list_pod_identity_associations().cluster_name(cluster);
+        let items = pages.into_paginator().items().send().try_collect().await;
+        let items = items.map_err(|e| AwsError::from_sdk(op, cluster, e))?;
+        let describe = items.into_iter().filter_map(|s| s.association_id).map(|id| async move {
+            self.counter.read();
+            let call = self.eks.describe_pod_identity_association().cluster_name(cluster);
+            let out = call.association_id(&id).send().await;
+            let out = out.map_err(|e| {
+                AwsError::from_sdk("eks:DescribePodIdentityAssociation", &id, e)
+            })?;
+            let a = out.association.unwrap_or_else(|| {
+                aws_sdk_eks::types::PodIdentityAssociation::builder().build()
+            });
+            Ok(PodIdentityAssociation {
+                id,
+                namespace: a.namespace.unwrap_or_default(),
+                service_account: a.service_account.unwrap_or_default(),
+                role_arn: a.role_arn.unwrap_or_default(),
+            })
+        });
+        futures::future::try_join_all(describe).await
+    }
+
+    async fn create_pod_identity_association(
+        &self,
+        cluster: &str,
+        namespace: &str,
+        service_account: &str,
+        role_arn: &str,
+        tags: &BTreeMap<String, String>,
+    ) -> Result<()> {
+        self.counter.write();
+        let call = self.eks.create_pod_identity_association().cluster_name(cluster);
+        let call = call.namespace(namespace).service_account(service_account).role_arn(role_arn);
+        let tags = tags.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        let resource = format!("{namespace}/{service_account}");
+        let out = call.set_tags(Some(tags)).send().await;
+        out.map_err(|e| AwsError::from_sdk("eks:CreatePodIdentityAssociation", &resource, e))?;
+        Ok(())
+    }
+
+    async fn update_pod_identity_association(
+        &self,
+        cluster: &str,
+        id: &str,
+        role_arn: &str,
+    ) -> Result<()> {
+        self.counter.write();
+        let call = self.eks.update_pod_identity_association().cluster_name(cluster);
+        let out = call.association_id(id).role_arn(role_arn).send().await;
+        out.map_err(|e| AwsError::from_sdk("eks:UpdatePodIdentityAssociation", id, e))?;
+        Ok(())
+    }
+
+    async fn delete_pod_identity_association(&self, cluster: &str, id: &str) -> Result<()> {
+        self.counter.write();
+        let call = self.eks.delete_pod_identity_association().cluster_name(cluster);
+        let out = call.association_id(id).send().await;
+        out.map_err(|e| AwsError::from_sdk("eks:DeletePodIdentityAssociation", id, e))?;
+        Ok(())
     }
 }

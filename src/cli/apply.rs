@@ -65,8 +65,19 @@ pub fn render(report: &ApplyReport, paint: Paint) -> String {
         "  execution role ARN: {}\n",
         paint.bold(o.execution_role_arn.as_ref().unwrap_or(&none))
     ));
-    out.push_str(&format!("  user ARN:           {}\n", o.user_arn.as_ref().unwrap_or(&none)));
-    out.push_str(&format!("  Secret:             {}\n", o.secret));
+    if let Some(user) = &o.user_arn {
+        out.push_str(&format!("  user ARN:           {user}\n"));
+    }
+    if !o.secrets.is_empty() {
+        out.push_str(&format!("  Secrets:            {}\n", o.secrets.join(", ")));
+    }
+    if !o.pipeline_roles.is_empty() {
+        let shown = match o.pipeline_roles.len() {
+            n if n > 3 => format!("{}, ... ({n} roles)", o.pipeline_roles[..3].join(", ")),
+            _ => o.pipeline_roles.join(", "),
+        };
+        out.push_str(&format!("  pipeline roles:     {shown}\n"));
+    }
     out.push_str(&format!("  node roles granted: {}\n", o.node_roles.join(", ")));
     out
 }

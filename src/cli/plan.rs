@@ -54,6 +54,11 @@ pub fn kind_label(kind: ResourceKind) -> &'static str {
         ResourceKind::Secret => "Secret",
         ResourceKind::ExecutionRole => "execution role",
         ResourceKind::NodeRole => "node role",
+        ResourceKind::OidcProvider => "OIDC provider",
+        ResourceKind::PipelineRole => "pipeline role",
+        ResourceKind::ServiceAccount => "service account",
+        ResourceKind::PodIdentityAssociation => "pod identity association",
+        ResourceKind::AccessKey => "access keys of",
     }
 }
 

@@ -3,11 +3,13 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::ByteString;
-use k8s_openapi::api::core::v1::{Namespace, Secret};
-use kube::api::{Api, ObjectMeta, Patch, PatchParams};
+use k8s_openapi::api::authentication::v1::{TokenRequest, TokenRequestSpec};
+use k8s_openapi::api::core::v1::{Namespace, Secret, ServiceAccount};
+use kube::api::{Api, ApiResource, DynamicObject, ListParams, ObjectMeta, Patch, PatchParams};
+use kube::api::{GroupVersionKind, PostParams};
 use tracing::debug;
 
-use super::{ErrorKind, Kube, KubeError, Result, SecretState};
+use super::{ErrorKind, Kube, KubeError, Result, SecretState, ServiceAccountState};
 use crate::aws::{CallCounter, CallCounts};
 use crate::secret::SecretValue;
 
@@ -71,6 +73,18 @@ fn classify(operation: &'static str, resource: &str, err: kube::Error) -> KubeEr
     KubeError::new(operation, resource, kind, error_chain(&err))
 }
 
+fn secret_state(secret: Secret) -> SecretState {
+    let data = secret.data.unwrap_or_default().into_iter().map(|(k, v)| {
+        (k, SecretValue::new(String::from_utf8_lossy(&v.0).into_owned()))
+    });
+    let mut data: BTreeMap<_, _> = data.collect();
+    // stringData is write-only in the API, but fakes and old servers echo it.
+    for (k, v) in secret.string_data.unwrap_or_default() {
+        data.entry(k).or_insert_with(|| SecretValue::new(v));
+    }
+    SecretState { labels: secret.metadata.labels.unwrap_or_default(), type_: secret.type_, data }
+}
+
 impl Kube for KubeClient {
     fn calls(&self) -> CallCounts {
         self.counter.snapshot()
@@ -90,21 +104,19 @@ impl Kube for KubeClient {
         let api: Api<Secret> = Api::namespaced(self.client.clone(), namespace);
         let resource = format!("{namespace}/{name}");
         let found = api.get_opt(name).await.map_err(|e| classify("get secret", &resource, e))?;
-        Ok(found.map(|secret| {
-            let data = secret.data.unwrap_or_default().into_iter().map(|(k, v)| {
-                (k, SecretValue::new(String::from_utf8_lossy(&v.0).into_owned()))
-            });
-            let mut data: BTreeMap<_, _> = data.collect();
-            // stringData is write-only in the API, but fakes and old servers echo it.
-            for (k, v) in secret.string_data.unwrap_or_default() {
-                data.entry(k).or_insert_with(|| SecretValue::new(v));
-            }
-            SecretState {
-                labels: secret.metadata.labels.unwrap_or_default(),
-                type_: secret.type_,
-                data,
-            }
-        }))
+        Ok(found.map(secret_state))
+    }
+
+    async fn list_secrets(&self, name: &str) -> Result<Vec<(String, SecretState)>> {
+        self.counter.read();
+        let api: Api<Secret> = Api::all(self.client.clone());
+        let params = ListParams::default().fields(&format!("metadata.name={name}"));
+        let list = api.list(&params).await.map_err(|e| classify("list secrets", name, e))?;
+        Ok(list
+            .items
+            .into_iter()
+            .map(|s| (s.metadata.namespace.clone().unwrap_or_default(), secret_state(s)))
+            .collect())
     }
 
     async fn apply_secret(
@@ -140,5 +152,107 @@ impl Kube for KubeClient {
             .await
             .map_err(|e| classify("apply secret", &resource, e))?;
         Ok(())
+    }
+
+    async fn list_namespaces(&self, label_selector: Option<&str>) -> Result<Vec<String>> {
+        self.counter.read();
+        let api: Api<Namespace> = Api::all(self.client.clone());
+        let mut params = ListParams::default();
+        if let Some(selector) = label_selector {
+            params = params.labels(selector);
+        }
+        let list = api.list_metadata(&params).await;
+        let list = list.map_err(|e| classify("list namespaces", label_selector.unwrap_or("*"), e))?;
+        Ok(list.items.into_iter().filter_map(|n| n.metadata.name).collect())
+    }
+
+    async fn list_profiles(&self) -> Result<Vec<String>> {
+        self.counter.read();
+        let gvk = GroupVersionKind::gvk("kubeflow.org", "v1", "Profile");
+        let resource = ApiResource::from_gvk_with_plural(&gvk, "profiles");
+        let api: Api<DynamicObject> = Api::all_with(self.client.clone(), &resource);
+        let list = api.list_metadata(&ListParams::default()).await;
+        let list = list.map_err(|e| classify("list profiles", "profiles.kubeflow.org", e))?;
+        Ok(list.items.into_iter().filter_map(|p| p.metadata.name).collect())
+    }
+
+    async fn list_service_accounts(
+        &self,
+        field_selector: Option<&str>,
+        label_selector: Option<&str>,
+    ) -> Result<Vec<ServiceAccountState>> {
+        self.counter.read();
+        let api: Api<ServiceAccount> = Api::all(self.client.clone());
+        let mut params = ListParams::default();
+        if let Some(fields) = field_selector {
+            params = params.fields(fields);
+        }
+        if let Some(labels) = label_selector {
+            params = params.labels(labels);
+        }
+        let what = field_selector.or(label_selector).unwrap_or("*");
+        let list = api.list_metadata(&params).await;
+        let list = list.map_err(|e| classify("list service accounts", what, e))?;
+        Ok(list
+            .items
+            .into_iter()
+            .map(|sa| ServiceAccountState {
+                namespace: sa.metadata.namespace.unwrap_or_default(),
+                name: sa.metadata.name.unwrap_or_default(),
+                annotations: sa.metadata.annotations.unwrap_or_default(),
+                labels: sa.metadata.labels.unwrap_or_default(),
+            })
+            .collect())
+    }
+
+    async fn apply_service_account(
+        &self,
+        namespace: &str,
+        name: &str,
+        annotations: &BTreeMap<String, String>,
+        labels: &BTreeMap<String, String>,
+    ) -> Result<()> {
+        self.counter.write();
+        let api: Api<ServiceAccount> = Api::namespaced(self.client.clone(), namespace);
+        let resource = format!("{namespace}/{name}");
+        let body = serde_json::json!({
+            "apiVersion": "v1",
+            "kind": "ServiceAccount",
+            "metadata": {
+                "name": name,
+                "namespace": namespace,
+                "annotations": annotations,
+                "labels": labels,
+            },
+        });
+        let params = PatchParams::apply(FIELD_MANAGER).force();
+        api.patch(name, &params, &Patch::Apply(&body))
+            .await
+            .map_err(|e| classify("apply service account", &resource, e))?;
+        Ok(())
+    }
+
+    async fn request_token(
+        &self,
+        namespace: &str,
+        name: &str,
+        audience: &str,
+    ) -> Result<SecretValue> {
+        // A TokenRequest is a create call but stores nothing: it counts as a read.
+        self.counter.read();
+        let api: Api<ServiceAccount> = Api::namespaced(self.client.clone(), namespace);
+        let resource = format!("{namespace}/{name}");
+        let request = TokenRequest {
+            spec: TokenRequestSpec {
+                audiences: vec![audience.to_owned()],
+                expiration_seconds: Some(600),
+                ..TokenRequestSpec::default()
+            },
+            ..TokenRequest::default()
+        };
+        let out = api.create_token_request(name, &PostParams::default(), &request).await;
+        let out = out.map_err(|e| classify("request token for", &resource, e))?;
+        let token = out.status.map(|s| s.token).unwrap_or_default();
+        Ok(SecretValue::new(token))
     }
 }

@@ -80,6 +80,15 @@ pub struct SecretState {
     pub data: BTreeMap<String, SecretValue>,
 }
 
+/// A service account's name and the metadata kfp-iam reads.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ServiceAccountState {
+    pub namespace: String,
+    pub name: String,
+    pub annotations: BTreeMap<String, String>,
+    pub labels: BTreeMap<String, String>,
+}
+
 /// The Kubernetes operations kfp-iam uses. Getters return `Ok(None)` for a missing object.
 pub trait Kube: Send + Sync {
     fn calls(&self) -> CallCounts;
@@ -98,4 +107,40 @@ pub trait Kube: Send + Sync {
         labels: &BTreeMap<String, String>,
         data: &BTreeMap<String, SecretValue>,
     ) -> impl Future<Output = Result<()>> + Send;
+
+    /// Every Secret called `name`, in all namespaces: one call for any number of namespaces.
+    fn list_secrets(
+        &self,
+        name: &str,
+    ) -> impl Future<Output = Result<Vec<(String, SecretState)>>> + Send;
+    /// Namespace names, all or those matching a label selector.
+    fn list_namespaces(
+        &self,
+        label_selector: Option<&str>,
+    ) -> impl Future<Output = Result<Vec<String>>> + Send;
+    /// Names of the Kubeflow Profiles (`profiles.kubeflow.org/v1`), each also its namespace.
+    fn list_profiles(&self) -> impl Future<Output = Result<Vec<String>>> + Send;
+    /// Service accounts in every namespace, filtered by field and label selectors: one call
+    /// however many namespaces there are.
+    fn list_service_accounts(
+        &self,
+        field_selector: Option<&str>,
+        label_selector: Option<&str>,
+    ) -> impl Future<Output = Result<Vec<ServiceAccountState>>> + Send;
+    /// Creates the service account if missing and sets exactly `annotations` and `labels`
+    /// among the fields kfp-iam manages: ones it set before and omits now are removed.
+    fn apply_service_account(
+        &self,
+        namespace: &str,
+        name: &str,
+        annotations: &BTreeMap<String, String>,
+        labels: &BTreeMap<String, String>,
+    ) -> impl Future<Output = Result<()>> + Send;
+    /// A short-lived token for the service account, for `audience` (TokenRequest).
+    fn request_token(
+        &self,
+        namespace: &str,
+        name: &str,
+        audience: &str,
+    ) -> impl Future<Output = Result<SecretValue>> + Send;
 }

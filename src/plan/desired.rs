@@ -1,10 +1,11 @@
-//! Desired state: what the spec asks for, with node roles resolved and documents built.
+//! Desired state: what the spec asks for, with node roles and namespaces resolved and
+//! documents built.
 
 use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 
-use crate::spec::{MANAGED_BY_KEY, MANAGED_BY_VALUE, Spec};
+use crate::spec::{IdentityMode, MANAGED_BY_KEY, MANAGED_BY_VALUE, RoleLayout, Spec};
 
 /// Data keys of the access-key Secret, as the SageMaker components read them.
 pub const ACCESS_KEY_ID_KEY: &str = "AWS_ACCESS_KEY_ID";
@@ -14,15 +15,69 @@ pub const SECRET_ACCESS_KEY_KEY: &str = "AWS_SECRET_ACCESS_KEY";
 pub const TRUST_SID: &str = "KfpIamSageMakerAssumeRole";
 /// Sid of the statement kfp-iam writes in node role inline policies.
 pub const INVOKE_SID: &str = "KfpIamInvokeEndpoint";
+/// Sids of the pipeline role's trust statements, per mode.
+pub const IRSA_SID: &str = "KfpIamServiceAccounts";
+pub const IRSA_WILDCARD_SID: &str = "KfpIamServiceAccountPatterns";
+pub const POD_IDENTITY_SID: &str = "KfpIamPodIdentity";
+
+/// Annotation IRSA reads on a service account.
+pub const ROLE_ARN_ANNOTATION: &str = "eks.amazonaws.com/role-arn";
+/// Label on service accounts kfp-iam annotated; its value is the spec's name.
+pub const ACCESS_LABEL: &str = "kfp-iam.io/access";
+/// Audience of web-identity tokens for STS.
+pub const STS_AUDIENCE: &str = "sts.amazonaws.com";
+
+/// A namespace in scope and the service account its pipelines run as.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Target {
+    pub namespace: String,
+    pub service_account: String,
+}
+
+impl Target {
+    /// The `sub` claim of this service account's tokens.
+    pub fn subject(&self) -> String {
+        format!("system:serviceaccount:{}:{}", self.namespace, self.service_account)
+    }
+}
+
+/// A role that pipeline pods assume (irsa and pod-identity modes).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PipelineRole {
+    pub name: String,
+    pub targets: Vec<Target>,
+}
 
 /// Everything kfp-iam should make true.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Desired {
+    pub spec_name: String,
     pub tags: BTreeMap<String, String>,
+    pub mode: IdentityMode,
+    pub cluster: Option<String>,
+    pub region: String,
+    pub partition: String,
+    pub account: String,
+    /// Namespaces in scope, sorted.
+    pub targets: Vec<Target>,
+    /// Whether the scope was listed by name (a missing namespace is then an error).
+    pub targets_named: bool,
+
+    // access-key mode
     pub user: String,
     pub user_policies: Vec<String>,
-    pub secret_namespace: String,
     pub secret_name: String,
+
+    // irsa and pod-identity modes
+    pub pipeline_roles: Vec<PipelineRole>,
+    pub pipeline_policies: Vec<String>,
+    /// IAM path of pipeline roles: `/kfp-iam/SPEC/`.
+    pub role_path: String,
+    /// The cluster's OIDC issuer without `https://` (irsa).
+    pub issuer: Option<String>,
+    pub create_provider: bool,
+
+    // execution role and node roles
     pub role: String,
     pub role_policies: Vec<String>,
     /// kfp-iam's own trust statement; merged into whatever else the trust policy holds.
@@ -32,18 +87,72 @@ pub struct Desired {
     pub node_policy: Value,
 }
 
+/// What the cloud told the planner before desired state could be built.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Resolved {
+    pub node_roles: Vec<String>,
+    pub targets: Vec<Target>,
+    pub issuer: Option<String>,
+    pub account: String,
+    pub region: String,
+}
+
+/// `aws`, `aws-cn` or `aws-us-gov`, from the region.
+pub fn partition_of(region: &str) -> &'static str {
+    if region.starts_with("cn-") {
+        "aws-cn"
+    } else if region.starts_with("us-gov-") {
+        "aws-us-gov"
+    } else {
+        "aws"
+    }
+}
+
+/// The service account pipelines use in `namespace` unless the spec names one.
+pub fn default_service_account(namespace: &str) -> &'static str {
+    if namespace == "kubeflow" { "pipeline-runner" } else { "default-editor" }
+}
+
 impl Desired {
-    /// Builds the desired state from a validated spec and the node roles to grant.
-    pub fn new(spec: &Spec, node_roles: Vec<String>) -> Self {
+    /// Builds the desired state from a validated spec and what resolution found.
+    pub fn new(spec: &Spec, resolved: Resolved) -> Self {
         let s = &spec.spec;
         let mut tags = s.tags.clone();
         tags.insert(MANAGED_BY_KEY.into(), MANAGED_BY_VALUE.into());
+        let mode = s.identity.mode;
+        let pipeline_roles = match (mode, s.identity.roles) {
+            (IdentityMode::AccessKey, _) => Vec::new(),
+            (_, RoleLayout::Shared) => vec![PipelineRole {
+                name: s.identity.role_name.clone(),
+                targets: resolved.targets.clone(),
+            }],
+            (_, RoleLayout::PerNamespace) => resolved
+                .targets
+                .iter()
+                .map(|t| PipelineRole {
+                    name: format!("{}-{}", s.identity.role_name, t.namespace),
+                    targets: vec![t.clone()],
+                })
+                .collect(),
+        };
         Self {
+            spec_name: spec.metadata.name.clone(),
             tags,
+            mode,
+            cluster: s.cluster.clone(),
+            partition: partition_of(&resolved.region).into(),
+            region: resolved.region,
+            account: resolved.account,
+            targets: resolved.targets,
+            targets_named: matches!(s.namespaces, None | Some(crate::spec::NamespaceScope::Names(_))),
             user: s.user.name.clone(),
             user_policies: s.user.policies.clone(),
-            secret_namespace: s.secret.namespace.clone(),
             secret_name: s.secret.name.clone(),
+            pipeline_roles,
+            pipeline_policies: s.identity.policies.clone(),
+            role_path: format!("/kfp-iam/{}/", spec.metadata.name),
+            issuer: resolved.issuer.map(|i| i.trim_start_matches("https://").to_owned()),
+            create_provider: s.identity.create_oidc_provider,
             role: s.execution_role.name.clone(),
             role_policies: s.execution_role.policies.clone(),
             trust_statement: json!({
@@ -52,7 +161,7 @@ impl Desired {
                 "Principal": {"Service": "sagemaker.amazonaws.com"},
                 "Action": "sts:AssumeRole",
             }),
-            node_roles,
+            node_roles: resolved.node_roles,
             node_policy_name: s.node_policy.name.clone(),
             node_policy: json!({
                 "Version": "2012-10-17",
@@ -66,8 +175,66 @@ impl Desired {
         }
     }
 
-    /// A trust policy holding only kfp-iam's statement, for a role it creates.
-    pub fn fresh_trust(&self) -> Value {
-        json!({"Version": "2012-10-17", "Statement": [self.trust_statement.clone()]})
+    /// A trust policy holding only `statements`, for a role kfp-iam creates.
+    pub fn fresh_trust(statements: Vec<Value>) -> Value {
+        json!({"Version": "2012-10-17", "Statement": statements})
+    }
+
+    /// ARN of the IAM OIDC provider for the cluster's issuer.
+    pub fn provider_arn(&self) -> Option<String> {
+        let issuer = self.issuer.as_ref()?;
+        Some(format!("arn:{}:iam::{}:oidc-provider/{issuer}", self.partition, self.account))
+    }
+
+    /// ARN a pipeline role has once created under [`Desired::role_path`].
+    pub fn pipeline_role_arn(&self, name: &str) -> String {
+        format!("arn:{}:iam::{}:role{}{name}", self.partition, self.account, self.role_path)
+    }
+
+    /// kfp-iam's trust statements for a pipeline role: web identity for each service account
+    /// (irsa), or the pod identity service (pod-identity).
+    pub fn pipeline_trust_statements(&self, role: &PipelineRole) -> Vec<Value> {
+        if self.mode == IdentityMode::PodIdentity {
+            return vec![json!({
+                "Sid": POD_IDENTITY_SID,
+                "Effect": "Allow",
+                "Principal": {"Service": "pods.eks.amazonaws.com"},
+                "Action": ["sts:AssumeRole", "sts:TagSession"],
+            })];
+        }
+        let (Some(issuer), Some(provider)) = (&self.issuer, self.provider_arn()) else {
+            return Vec::new();
+        };
+        let is_pattern = |s: &String| s.contains('*') || s.contains('?');
+        let subjects: Vec<String> = role.targets.iter().map(Target::subject).collect();
+        let (patterns, exact): (Vec<String>, Vec<String>) =
+            subjects.into_iter().partition(is_pattern);
+        let statement = |sid: &str, operator: &str, subjects: Vec<String>| {
+            let sub = if subjects.len() == 1 { json!(subjects[0]) } else { json!(subjects) };
+            let mut condition = json!({
+                "StringEquals": {format!("{issuer}:aud"): STS_AUDIENCE},
+            });
+            condition[operator][format!("{issuer}:sub")] = sub;
+            json!({
+                "Sid": sid,
+                "Effect": "Allow",
+                "Principal": {"Federated": provider},
+                "Action": "sts:AssumeRoleWithWebIdentity",
+                "Condition": condition,
+            })
+        };
+        let mut out = Vec::new();
+        if !exact.is_empty() {
+            out.push(statement(IRSA_SID, "StringEquals", exact));
+        }
+        if !patterns.is_empty() {
+            out.push(statement(IRSA_WILDCARD_SID, "StringLike", patterns));
+        }
+        out
+    }
+
+    /// The Sids kfp-iam owns in a pipeline role's trust policy.
+    pub fn pipeline_trust_sids() -> &'static [&'static str] {
+        &[IRSA_SID, IRSA_WILDCARD_SID, POD_IDENTITY_SID]
     }
 }

@@ -1,17 +1,21 @@
 //! The diff: the changes that take observed state to desired state, and what blocks them.
 //!
 //! Pure functions of [`Desired`] and [`Observed`], so every decision here is unit tested
-//! without a server. Changes come out in the order apply runs them within a resource chain.
+//! without a server. Each resource gets a wave: apply runs waves in order, and the resources of
+//! one wave concurrently, so a change only ever runs after what it depends on.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
-use super::desired::{Desired, TRUST_SID};
-use super::observed::{KeyHealth, Observed};
+use super::desired::{ACCESS_LABEL, Desired, ROLE_ARN_ANNOTATION, STS_AUDIENCE, TRUST_SID, Target};
+use super::observed::{KeyHealth, Observed, ObservedRole};
 use super::{Action, Blocker, Change, Plan, PlanError, ResourceKind, ResourcePlan};
 use crate::policy::PolicyDocument;
-use crate::spec::{MANAGED_BY_KEY, MANAGED_BY_VALUE};
+use crate::spec::{IdentityMode, MANAGED_BY_KEY, MANAGED_BY_VALUE};
+
+/// IAM's default quota for a role trust policy, in characters without whitespace.
+pub const TRUST_QUOTA: usize = 2048;
 
 /// Choices that change what a diff may touch.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -29,7 +33,9 @@ fn missing_tags(
     desired: &BTreeMap<String, String>,
     actual: &BTreeMap<String, String>,
 ) -> BTreeMap<String, String> {
-    desired.iter().filter(|(k, v)| actual.get(*k) != Some(*v))
+    desired
+        .iter()
+        .filter(|(k, v)| actual.get(*k) != Some(*v))
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect()
 }
@@ -37,7 +43,7 @@ fn missing_tags(
 /// Whether two policy documents mean the same, ignoring spelling (list or string, order of
 /// keys); falls back to exact JSON equality when either does not parse.
 pub fn same_document(a: &Value, b: &Value) -> bool {
-    match (PolicyDocument::parse(&a.to_string()), PolicyDocument::parse(&b.to_string())) {
+    match (PolicyDocument::from_value(a), PolicyDocument::from_value(b)) {
         (Ok(a), Ok(b)) => a == b,
         _ => a == b,
     }
@@ -54,9 +60,10 @@ fn same_statement(a: &Value, b: &Value) -> bool {
     same_document(&without_sid(a), &without_sid(b))
 }
 
-/// Merges kfp-iam's statement into an existing trust policy: statements others wrote are
-/// kept in place; kfp-iam's own (by Sid, or an equivalent one) is replaced or appended.
-pub fn merge_trust(observed: &str, ours: &Value) -> Result<Value, String> {
+/// Merges kfp-iam's statements into an existing trust policy. Statements others wrote are
+/// kept in place; statements carrying one of `our_sids` are replaced by `ours`; one of `ours`
+/// that someone already wrote in equivalent form, under another Sid, is not added again.
+pub fn merge_trust(observed: &str, ours: &[Value], our_sids: &[&str]) -> Result<Value, String> {
     let mut doc: Value = serde_json::from_str(observed).map_err(|e| e.to_string())?;
     let Some(map) = doc.as_object_mut() else { return Err("not a JSON object".into()) };
     let statements = match map.remove("Statement") {
@@ -64,21 +71,30 @@ pub fn merge_trust(observed: &str, ours: &Value) -> Result<Value, String> {
         Some(single @ Value::Object(_)) => vec![single],
         _ => Vec::new(),
     };
-    let is_ours = |s: &Value| s.get("Sid").and_then(Value::as_str) == Some(TRUST_SID);
-    let mut merged = Vec::with_capacity(statements.len() + 1);
+    let has_our_sid = |s: &Value| {
+        s.get("Sid").and_then(Value::as_str).is_some_and(|sid| our_sids.contains(&sid))
+    };
+    let mut satisfied = vec![false; ours.len()];
+    for statement in statements.iter().filter(|s| !has_our_sid(s)) {
+        let hit = ours.iter().enumerate().find(|(i, o)| !satisfied[*i] && same_statement(statement, o));
+        if let Some((i, _)) = hit {
+            satisfied[i] = true;
+        }
+    }
+    let pending: Vec<Value> =
+        ours.iter().zip(&satisfied).filter(|(_, s)| !**s).map(|(o, _)| o.clone()).collect();
+    let mut merged = Vec::with_capacity(statements.len() + pending.len());
     let mut placed = false;
     for statement in statements {
-        if is_ours(&statement) || (!placed && same_statement(&statement, ours)) {
-            if !placed {
-                merged.push(if is_ours(&statement) { ours.clone() } else { statement });
-                placed = true;
-            }
-        } else {
+        if !has_our_sid(&statement) {
             merged.push(statement);
+        } else if !placed {
+            merged.extend(pending.iter().cloned());
+            placed = true;
         }
     }
     if !placed {
-        merged.push(ours.clone());
+        merged.extend(pending);
     }
     map.entry("Version").or_insert_with(|| "2012-10-17".into());
     map.insert("Statement".into(), Value::Array(merged));
@@ -93,24 +109,78 @@ fn unowned_reason(what: &str) -> String {
     format!("{what} exists but is not managed by kfp-iam; pass --adopt to take it over")
 }
 
-/// Lists the changes from `observed` to `desired`.
-pub fn diff(desired: &Desired, observed: &Observed, options: DiffOptions) -> Result<Plan, PlanError> {
-    let mut blockers = Vec::new();
-    let user = diff_user(desired, observed, options, &mut blockers);
-    let user_blocked = user.action == Action::Blocked;
-    let secret = diff_secret(desired, observed, options, user_blocked, &mut blockers);
-    let role = diff_role(desired, observed, options, &mut blockers)?;
-    let mut resources = vec![user, secret, role];
-    resources.extend(diff_node_roles(desired, observed, &mut blockers));
-    Ok(Plan { resources, blockers })
-}
-
-fn resource(kind: ResourceKind, name: &str, action: Action, changes: Vec<Change>) -> ResourcePlan {
+fn resource(
+    wave: u8,
+    kind: ResourceKind,
+    name: &str,
+    action: Action,
+    changes: Vec<Change>,
+) -> ResourcePlan {
     let action = match (action, changes.is_empty()) {
         (Action::NoChange, false) => Action::Update,
         (action, _) => action,
     };
-    ResourcePlan { kind, name: name.to_owned(), action, changes }
+    ResourcePlan { wave, kind, name: name.to_owned(), action, changes }
+}
+
+/// Lists the changes from `observed` to `desired`.
+pub fn diff(desired: &Desired, observed: &Observed, options: DiffOptions) -> Result<Plan, PlanError> {
+    let mut blockers = Vec::new();
+    let mut resources = Vec::new();
+    let present: Vec<&Target> = desired
+        .targets
+        .iter()
+        .filter(|t| {
+            let exists = observed.namespaces.contains(&t.namespace);
+            if !exists {
+                blockers.push(missing_namespace(desired, &t.namespace));
+            }
+            exists
+        })
+        .collect();
+
+    match desired.mode {
+        IdentityMode::AccessKey => {
+            let user = diff_user(desired, observed, options, &mut blockers);
+            let user_blocked = user.action == Action::Blocked;
+            resources.push(user);
+            resources.extend(diff_secrets(desired, observed, options, user_blocked, &mut blockers));
+        }
+        IdentityMode::Irsa | IdentityMode::PodIdentity => {
+            resources.extend(diff_provider(desired, observed, &mut blockers));
+            let arns = diff_pipeline_roles(desired, observed, options, &mut resources, &mut blockers)?;
+            match desired.mode {
+                IdentityMode::Irsa => resources.extend(diff_service_accounts(
+                    desired, observed, options, &present, &arns, &mut blockers,
+                )),
+                _ => resources.extend(diff_associations(desired, observed, &present, &arns)),
+            }
+            for stale in &observed.stale_roles {
+                let changes = vec![Change::DeleteRole { role: stale.name.clone() }];
+                resources.push(resource(3, ResourceKind::PipelineRole, &stale.name,
+                    Action::Update, changes));
+            }
+        }
+    }
+    resources.push(diff_execution_role(desired, observed, options, &mut blockers)?);
+    resources.extend(diff_node_roles(desired, observed, &mut blockers));
+    Ok(Plan { resources, blockers })
+}
+
+fn missing_namespace(desired: &Desired, namespace: &str) -> Blocker {
+    let kind = match desired.mode {
+        IdentityMode::AccessKey => ResourceKind::Secret,
+        _ => ResourceKind::ServiceAccount,
+    };
+    let fix = match desired.targets_named {
+        true => "or change `spec.namespaces` (`spec.secret.namespace` when it is not set)",
+        false => "or wait until the profile's namespace exists",
+    };
+    let reason = format!(
+        "namespace `{namespace}` does not exist; create it (`kubectl create namespace \
+         {namespace}`) {fix}"
+    );
+    blocker(kind, namespace, reason)
 }
 
 fn diff_user(
@@ -129,7 +199,7 @@ fn diff_user(
         }
         Some(user) if !is_owned(&user.tags) && !options.adopt => {
             blockers.push(blocker(kind, name, unowned_reason(&format!("IAM user `{name}`"))));
-            return resource(kind, name, Action::Blocked, Vec::new());
+            return resource(0, kind, name, Action::Blocked, Vec::new());
         }
         Some(user) => {
             let tags = missing_tags(&desired.tags, &user.tags);
@@ -145,127 +215,392 @@ fn diff_user(
     for arn in attached.iter().filter(|a| !desired.user_policies.contains(a)) {
         changes.push(Change::DetachUserPolicy { user: name.clone(), policy_arn: arn.clone() });
     }
-    resource(kind, name, action, changes)
+    resource(0, kind, name, action, changes)
 }
 
-fn diff_secret(
+/// One resource per namespace's Secret. The first Secret without a working key gets a new
+/// key (unless another Secret already holds a working one); the rest get a copy; broken keys
+/// of the user are deleted last, or first when the user is at AWS's quota of two keys.
+fn diff_secrets(
     desired: &Desired,
     observed: &Observed,
     options: DiffOptions,
     user_blocked: bool,
     blockers: &mut Vec<Blocker>,
-) -> ResourcePlan {
-    let (ns, secret_name) = (&desired.secret_namespace, &desired.secret_name);
-    let name = format!("{ns}/{secret_name}");
-    let kind = ResourceKind::Secret;
-    let blocked = |blockers: &mut Vec<Blocker>, reason: String| {
-        blockers.push(blocker(kind, &name, reason));
-        resource(kind, &name, Action::Blocked, Vec::new())
-    };
-    if !observed.namespace_exists {
-        return blocked(blockers, format!(
-            "namespace `{ns}` does not exist; create it (`kubectl create namespace {ns}`) or \
-             set `spec.secret.namespace`"
-        ));
-    }
-    let owned = observed.secret.as_ref().map(|s| is_owned(&s.labels));
-    if owned == Some(false) && !options.adopt {
-        return blocked(blockers, unowned_reason(&format!("Secret `{name}`")));
-    }
-    if user_blocked {
-        return resource(kind, &name, Action::Blocked, Vec::new());
-    }
-    let action = if observed.secret.is_some() { Action::NoChange } else { Action::Create };
+) -> Vec<ResourcePlan> {
     let user = &desired.user;
-    if let KeyHealth::Working { .. } = observed.key_health {
-        let mut changes = Vec::new();
-        if owned == Some(false) {
-            let (namespace, secret) = (ns.clone(), secret_name.clone());
-            changes.push(Change::LabelSecret { namespace, secret });
-        }
-        return resource(kind, &name, action, changes);
-    }
-
-    // The Secret needs a new key. A broken key of the user in it is deleted, first when the
-    // user is at AWS's quota of two keys, otherwise once the new key is in place.
-    let broken = match &observed.key_health {
-        KeyHealth::Inactive { access_key_id } | KeyHealth::Rejected { access_key_id, .. } => {
-            Some(access_key_id.clone())
-        }
-        _ => None,
-    };
-    let others = observed.keys.iter().filter(|k| Some(&k.id) != broken.as_ref()).count();
-    if others >= 2 {
-        let ids: Vec<&str> = observed.keys.iter().map(|k| k.id.as_str()).collect();
-        return blocked(blockers, format!(
-            "IAM user `{user}` already has two access keys ({}), AWS's limit, and neither is in \
-             the Secret; delete the one you do not use with `aws iam delete-access-key \
-             --user-name {user} --access-key-id ID`, then run again",
-            ids.join(", ")
-        ));
-    }
-    let delete_broken = |access_key_id: String| Change::DeleteAccessKey {
+    let secret_name = &desired.secret_name;
+    let kind = ResourceKind::Secret;
+    let working = observed.secrets.iter().find(|s| s.health.is_working());
+    let broken: BTreeSet<&str> = observed
+        .secrets
+        .iter()
+        .filter_map(|s| match &s.health {
+            KeyHealth::Inactive { access_key_id } | KeyHealth::Rejected { access_key_id, .. } => {
+                Some(access_key_id.as_str())
+            }
+            _ => None,
+        })
+        .filter(|id| working.and_then(|w| w.health.access_key_id()) != Some(*id))
+        .collect();
+    let delete = |id: &str| Change::DeleteAccessKey {
         user: user.clone(),
-        access_key_id,
+        access_key_id: id.to_owned(),
         reason: "the key in the Secret no longer works".into(),
     };
-    let mut changes = Vec::new();
-    let at_quota = observed.keys.len() >= 2;
-    if let (true, Some(id)) = (at_quota, &broken) {
-        changes.push(delete_broken(id.clone()));
+
+    let mut out = Vec::new();
+    let mut source = working.map(|w| w.namespace.clone());
+    let mut deleted_first = None;
+    for secret in &observed.secrets {
+        let name = format!("{}/{secret_name}", secret.namespace);
+        let owned = secret.state.as_ref().map(|s| is_owned(&s.labels));
+        if owned == Some(false) && !options.adopt {
+            blockers.push(blocker(kind, &name, unowned_reason(&format!("Secret `{name}`"))));
+            out.push(resource(1, kind, &name, Action::Blocked, Vec::new()));
+            continue;
+        }
+        if user_blocked {
+            out.push(resource(1, kind, &name, Action::Blocked, Vec::new()));
+            continue;
+        }
+        let action = if secret.state.is_some() { Action::NoChange } else { Action::Create };
+        let (namespace, secret_ref) = (secret.namespace.clone(), secret_name.clone());
+        if secret.health.is_working() {
+            let changes = match owned {
+                Some(false) => vec![Change::LabelSecret { namespace, secret: secret_ref }],
+                _ => Vec::new(),
+            };
+            out.push(resource(1, kind, &name, action, changes));
+            continue;
+        }
+        if let Some(from) = &source {
+            let change = Change::CopyAccessKey { from_namespace: from.clone(), namespace,
+                secret: secret_ref };
+            out.push(resource(2, kind, &name, action, vec![change]));
+            continue;
+        }
+
+        // No Secret holds a working key: this one gets a new key.
+        let others = observed.keys.iter().filter(|k| !broken.contains(k.id.as_str())).count();
+        if others >= 2 {
+            let ids: Vec<&str> = observed.keys.iter().map(|k| k.id.as_str()).collect();
+            blockers.push(blocker(kind, &name, format!(
+                "IAM user `{user}` already has two access keys ({}), AWS's limit, and neither \
+                 is in a Secret; delete the one you do not use with `aws iam \
+                 delete-access-key --user-name {user} --access-key-id ID`, then run again",
+                ids.join(", ")
+            )));
+            out.push(resource(1, kind, &name, Action::Blocked, Vec::new()));
+            continue;
+        }
+        let mut changes = Vec::new();
+        if observed.keys.len() >= 2 {
+            // At the quota: make room before creating.
+            if let Some(id) = broken.iter().next() {
+                changes.push(delete(id));
+                deleted_first = Some(*id);
+            }
+        }
+        changes.push(Change::CreateAccessKey { user: user.clone(), namespace: namespace.clone(),
+            secret: secret_ref });
+        source = Some(namespace);
+        out.push(resource(1, kind, &name, action, changes));
     }
-    changes.push(Change::CreateAccessKey {
-        user: user.clone(),
-        namespace: ns.clone(),
-        secret: secret_name.clone(),
-    });
-    if let (false, Some(id)) = (at_quota, broken) {
-        changes.push(delete_broken(id));
+
+    let cleanup: Vec<Change> = broken
+        .iter()
+        .filter(|id| deleted_first != Some(**id) && !user_blocked)
+        .map(|id| delete(id))
+        .collect();
+    if !cleanup.is_empty() {
+        out.push(resource(3, ResourceKind::AccessKey, user, Action::Update, cleanup));
     }
-    resource(kind, &name, action, changes)
+    out
 }
 
-fn diff_role(
+fn diff_provider(
+    desired: &Desired,
+    observed: &Observed,
+    blockers: &mut Vec<Blocker>,
+) -> Option<ResourcePlan> {
+    let issuer = desired.issuer.as_ref()?;
+    let kind = ResourceKind::OidcProvider;
+    let plan = match &observed.provider {
+        Some(p) if p.client_ids.iter().any(|c| c == STS_AUDIENCE) => {
+            resource(0, kind, issuer, Action::NoChange, Vec::new())
+        }
+        Some(_) => {
+            blockers.push(blocker(kind, issuer, format!(
+                "the IAM OIDC provider for `{issuer}` lacks the client id `{STS_AUDIENCE}`; add \
+                 it with `aws iam add-client-id-to-open-id-connect-provider`"
+            )));
+            resource(0, kind, issuer, Action::Blocked, Vec::new())
+        }
+        None if !desired.create_provider => {
+            blockers.push(blocker(kind, issuer, format!(
+                "no IAM OIDC provider exists for the cluster's issuer `{issuer}` and \
+                 `spec.identity.createOidcProvider` is false; create it (`eksctl utils \
+                 associate-iam-oidc-provider --cluster {} --approve`) or set the field to true",
+                desired.cluster.as_deref().unwrap_or_default()
+            )));
+            resource(0, kind, issuer, Action::Blocked, Vec::new())
+        }
+        None => {
+            let change = Change::CreateOidcProvider {
+                url: format!("https://{issuer}"),
+                client_ids: vec![STS_AUDIENCE.into()],
+                tags: desired.tags.clone(),
+            };
+            resource(0, kind, issuer, Action::Create, vec![change])
+        }
+    };
+    Some(plan)
+}
+
+fn trust_size_blocker(role: &str, trust: &Value) -> Option<Blocker> {
+    let size = PolicyDocument::from_value(trust).ok()?.minified_len();
+    (size > TRUST_QUOTA).then(|| blocker(ResourceKind::PipelineRole, role, format!(
+        "the trust policy of role `{role}` would be {size} characters, over IAM's default \
+         quota of {TRUST_QUOTA} (raisable to 4,096 through Service Quotas); set \
+         `spec.identity.roles: per-namespace` for one role per namespace"
+    )))
+}
+
+/// Plans every pipeline role and returns the ARN each namespace's service account should
+/// use.
+fn diff_pipeline_roles(
+    desired: &Desired,
+    observed: &Observed,
+    options: DiffOptions,
+    resources: &mut Vec<ResourcePlan>,
+    blockers: &mut Vec<Blocker>,
+) -> Result<BTreeMap<String, String>, PlanError> {
+    let mut arns = BTreeMap::new();
+    for role in &desired.pipeline_roles {
+        let ours = desired.pipeline_trust_statements(role);
+        let existing = observed.pipeline_roles.get(&role.name);
+        let arn = existing.map(|o| o.role.arn.clone())
+            .unwrap_or_else(|| desired.pipeline_role_arn(&role.name));
+        for target in &role.targets {
+            arns.insert(target.namespace.clone(), arn.clone());
+        }
+        let plan = plan_role(RolePlan {
+            kind: ResourceKind::PipelineRole,
+            wave: 1,
+            name: &role.name,
+            path: Some(&desired.role_path),
+            ours: &ours,
+            our_sids: Desired::pipeline_trust_sids(),
+            policies: &desired.pipeline_policies,
+            tags: &desired.tags,
+            existing,
+            options,
+        }, blockers)?;
+        resources.push(plan);
+    }
+    Ok(arns)
+}
+
+struct RolePlan<'a> {
+    kind: ResourceKind,
+    wave: u8,
+    name: &'a str,
+    path: Option<&'a str>,
+    ours: &'a [Value],
+    our_sids: &'a [&'a str],
+    policies: &'a [String],
+    tags: &'a BTreeMap<String, String>,
+    existing: Option<&'a ObservedRole>,
+    options: DiffOptions,
+}
+
+/// A role kfp-iam owns: created with its trust and policies, or brought back to them.
+fn plan_role(p: RolePlan<'_>, blockers: &mut Vec<Blocker>) -> Result<ResourcePlan, PlanError> {
+    let name = p.name.to_owned();
+    let mut changes = Vec::new();
+    let (action, attached): (Action, &[String]) = match p.existing {
+        None => {
+            let trust = Desired::fresh_trust(p.ours.to_vec());
+            if let Some(b) = trust_size_blocker(&name, &trust) {
+                blockers.push(b);
+                return Ok(resource(p.wave, p.kind, &name, Action::Blocked, Vec::new()));
+            }
+            let path = p.path.map(str::to_owned);
+            changes.push(Change::CreateRole { role: name.clone(), path, trust, tags: p.tags.clone() });
+            (Action::Create, &[])
+        }
+        Some(o) if !is_owned(&o.role.tags) && !p.options.adopt => {
+            blockers.push(blocker(p.kind, &name, unowned_reason(&format!("IAM role `{name}`"))));
+            return Ok(resource(p.wave, p.kind, &name, Action::Blocked, Vec::new()));
+        }
+        Some(o) => {
+            let tags = missing_tags(p.tags, &o.role.tags);
+            if !tags.is_empty() {
+                changes.push(Change::TagRole { role: name.clone(), tags });
+            }
+            let unreadable = |message| PlanError::UnreadableTrust { role: name.clone(), message };
+            let from: Value =
+                serde_json::from_str(&o.role.trust).map_err(|e| unreadable(e.to_string()))?;
+            let to = merge_trust(&o.role.trust, p.ours, p.our_sids).map_err(unreadable)?;
+            if !same_document(&from, &to) {
+                if let Some(b) = trust_size_blocker(&name, &to) {
+                    blockers.push(b);
+                    return Ok(resource(p.wave, p.kind, &name, Action::Blocked, Vec::new()));
+                }
+                changes.push(Change::UpdateTrust { role: name.clone(), from, to });
+            }
+            (Action::NoChange, &o.policies)
+        }
+    };
+    for arn in p.policies.iter().filter(|a| !attached.contains(a)) {
+        changes.push(Change::AttachRolePolicy { role: name.clone(), policy_arn: arn.clone() });
+    }
+    for arn in attached.iter().filter(|a| !p.policies.contains(a)) {
+        changes.push(Change::DetachRolePolicy { role: name.clone(), policy_arn: arn.clone() });
+    }
+    Ok(resource(p.wave, p.kind, &name, action, changes))
+}
+
+fn diff_service_accounts(
+    desired: &Desired,
+    observed: &Observed,
+    options: DiffOptions,
+    present: &[&Target],
+    arns: &BTreeMap<String, String>,
+    blockers: &mut Vec<Blocker>,
+) -> Vec<ResourcePlan> {
+    let kind = ResourceKind::ServiceAccount;
+    let mut out = Vec::new();
+    for target in present {
+        let name = format!("{}/{}", target.namespace, target.service_account);
+        let Some(arn) = arns.get(&target.namespace) else { continue };
+        let apply = || Change::ApplyServiceAccount {
+            namespace: target.namespace.clone(),
+            name: target.service_account.clone(),
+            role_arn: Some(arn.clone()),
+            access: desired.spec_name.clone(),
+        };
+        let key = (target.namespace.clone(), target.service_account.clone());
+        let plan = match observed.service_accounts.get(&key) {
+            None => resource(2, kind, &name, Action::Create, vec![apply()]),
+            Some(sa) => {
+                let annotation = sa.annotations.get(ROLE_ARN_ANNOTATION);
+                let labelled = sa.labels.get(ACCESS_LABEL) == Some(&desired.spec_name);
+                if annotation == Some(arn) && labelled {
+                    resource(2, kind, &name, Action::NoChange, Vec::new())
+                } else if annotation.is_some() && !labelled && !options.adopt {
+                    let other = annotation.map(String::as_str).unwrap_or_default();
+                    blockers.push(blocker(kind, &name, format!(
+                        "service account `{name}` is annotated with role `{other}` by someone \
+                         else; pass --adopt to point it at kfp-iam's role"
+                    )));
+                    resource(2, kind, &name, Action::Blocked, Vec::new())
+                } else {
+                    resource(2, kind, &name, Action::NoChange, vec![apply()])
+                }
+            }
+        };
+        out.push(plan);
+    }
+
+    // Accounts annotated earlier whose namespace has left the scope lose kfp-iam's marks.
+    let in_scope: BTreeSet<(&str, &str)> = desired
+        .targets
+        .iter()
+        .map(|t| (t.namespace.as_str(), t.service_account.as_str()))
+        .collect();
+    for sa in &observed.labelled_accounts {
+        if in_scope.contains(&(sa.namespace.as_str(), sa.name.as_str())) {
+            continue;
+        }
+        let change = Change::ApplyServiceAccount {
+            namespace: sa.namespace.clone(),
+            name: sa.name.clone(),
+            role_arn: None,
+            access: desired.spec_name.clone(),
+        };
+        let name = format!("{}/{}", sa.namespace, sa.name);
+        out.push(resource(2, kind, &name, Action::Update, vec![change]));
+    }
+    out
+}
+
+fn diff_associations(
+    desired: &Desired,
+    observed: &Observed,
+    present: &[&Target],
+    arns: &BTreeMap<String, String>,
+) -> Vec<ResourcePlan> {
+    let kind = ResourceKind::PodIdentityAssociation;
+    let cluster = desired.cluster.clone().unwrap_or_default();
+    let mut out = Vec::new();
+    for target in present {
+        let name = format!("{}/{}", target.namespace, target.service_account);
+        let Some(arn) = arns.get(&target.namespace) else { continue };
+        let existing = observed.associations.iter().find(|a| {
+            a.namespace == target.namespace && a.service_account == target.service_account
+        });
+        let plan = match existing {
+            None => resource(2, kind, &name, Action::Create, vec![
+                Change::CreatePodIdentityAssociation {
+                    cluster: cluster.clone(),
+                    namespace: target.namespace.clone(),
+                    service_account: target.service_account.clone(),
+                    role_arn: arn.clone(),
+                },
+            ]),
+            Some(a) if &a.role_arn == arn => resource(2, kind, &name, Action::NoChange, vec![]),
+            Some(a) => resource(2, kind, &name, Action::Update, vec![
+                Change::UpdatePodIdentityAssociation {
+                    cluster: cluster.clone(),
+                    id: a.id.clone(),
+                    role_arn: arn.clone(),
+                },
+            ]),
+        };
+        out.push(plan);
+    }
+    let in_scope: BTreeSet<(&str, &str)> = desired
+        .targets
+        .iter()
+        .map(|t| (t.namespace.as_str(), t.service_account.as_str()))
+        .collect();
+    let ours = |a: &&crate::aws::PodIdentityAssociation| a.role_arn.contains(&desired.role_path);
+    for a in observed.associations.iter().filter(ours) {
+        if in_scope.contains(&(a.namespace.as_str(), a.service_account.as_str())) {
+            continue;
+        }
+        let name = format!("{}/{}", a.namespace, a.service_account);
+        let change =
+            Change::DeletePodIdentityAssociation { cluster: cluster.clone(), id: a.id.clone() };
+        out.push(resource(2, kind, &name, Action::Update, vec![change]));
+    }
+    out
+}
+
+fn diff_execution_role(
     desired: &Desired,
     observed: &Observed,
     options: DiffOptions,
     blockers: &mut Vec<Blocker>,
 ) -> Result<ResourcePlan, PlanError> {
-    let name = &desired.role;
-    let kind = ResourceKind::ExecutionRole;
-    let mut changes = Vec::new();
-    let (action, attached): (Action, &[String]) = match &observed.role {
-        None => {
-            let (trust, tags) = (desired.fresh_trust(), desired.tags.clone());
-            changes.push(Change::CreateRole { role: name.clone(), trust, tags });
-            (Action::Create, &[])
-        }
-        Some(role) if !is_owned(&role.tags) && !options.adopt => {
-            blockers.push(blocker(kind, name, unowned_reason(&format!("IAM role `{name}`"))));
-            return Ok(resource(kind, name, Action::Blocked, Vec::new()));
-        }
-        Some(role) => {
-            let tags = missing_tags(&desired.tags, &role.tags);
-            if !tags.is_empty() {
-                changes.push(Change::TagRole { role: name.clone(), tags });
-            }
-            let unreadable = |message| PlanError::UnreadableTrust { role: name.clone(), message };
-            let from: Value = serde_json::from_str(&role.trust)
-                .map_err(|e| unreadable(e.to_string()))?;
-            let to = merge_trust(&role.trust, &desired.trust_statement).map_err(unreadable)?;
-            if !same_document(&from, &to) {
-                changes.push(Change::UpdateTrust { role: name.clone(), from, to });
-            }
-            (Action::NoChange, &observed.role_policies)
-        }
-    };
-    for arn in desired.role_policies.iter().filter(|a| !attached.contains(a)) {
-        changes.push(Change::AttachRolePolicy { role: name.clone(), policy_arn: arn.clone() });
-    }
-    for arn in attached.iter().filter(|a| !desired.role_policies.contains(a)) {
-        changes.push(Change::DetachRolePolicy { role: name.clone(), policy_arn: arn.clone() });
-    }
-    Ok(resource(kind, name, action, changes))
+    let existing = observed
+        .role
+        .as_ref()
+        .map(|role| ObservedRole { role: role.clone(), policies: observed.role_policies.clone() });
+    plan_role(RolePlan {
+        kind: ResourceKind::ExecutionRole,
+        wave: 0,
+        name: &desired.role,
+        path: None,
+        ours: std::slice::from_ref(&desired.trust_statement),
+        our_sids: &[TRUST_SID],
+        policies: &desired.role_policies,
+        tags: &desired.tags,
+        existing: existing.as_ref(),
+        options,
+    }, blockers)
 }
 
 fn diff_node_roles(
@@ -282,7 +617,7 @@ fn diff_node_roles(
                  nodegroups", node.name
             );
             blockers.push(blocker(kind, &node.name, reason));
-            return resource(kind, &node.name, Action::Blocked, Vec::new());
+            return resource(0, kind, &node.name, Action::Blocked, Vec::new());
         }
         let from = node.inline_policy.as_deref().map(|d| {
             serde_json::from_str(d).unwrap_or_else(|_| Value::String(d.to_owned()))
@@ -297,7 +632,7 @@ fn diff_node_roles(
                 to: desired.node_policy.clone(),
             }],
         };
-        resource(kind, &node.name, Action::NoChange, changes)
+        resource(0, kind, &node.name, Action::NoChange, changes)
     }).collect()
 }
 

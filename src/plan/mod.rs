@@ -12,13 +12,21 @@ mod observed;
 use serde::Serialize;
 use serde_json::Value;
 
-pub use desired::{ACCESS_KEY_ID_KEY, Desired, INVOKE_SID, SECRET_ACCESS_KEY_KEY, TRUST_SID};
-pub use diff::{DiffOptions, diff, merge_trust, same_document};
-pub use observed::{KeyHealth, Observed, ObservedNodeRole, key_health, key_in_secret, observe};
+pub use desired::{
+    ACCESS_KEY_ID_KEY, ACCESS_LABEL, Desired, INVOKE_SID, PipelineRole, ROLE_ARN_ANNOTATION,
+    Resolved, SECRET_ACCESS_KEY_KEY, STS_AUDIENCE, TRUST_SID, Target, default_service_account,
+};
+pub use diff::{DiffOptions, TRUST_QUOTA, diff, merge_trust, same_document};
+pub use observed::{
+    CONCURRENCY, KeyHealth, Observed, ObservedNodeRole, ObservedRole, ObservedSecret, key_health,
+    key_in_secret, observe,
+};
+
+use std::collections::BTreeMap;
 
 use crate::aws::{Aws, AwsError, role_name_from_arn};
-use crate::kube::KubeError;
-use crate::spec::Spec;
+use crate::kube::{Kube, KubeError};
+use crate::spec::{IdentityMode, NamespaceScope, Spec};
 
 /// Errors building a plan.
 #[derive(Debug, thiserror::Error)]
@@ -39,6 +47,8 @@ pub enum PlanError {
     NoNodeRoles(String),
     #[error("the trust policy of role `{role}` is not valid JSON: {message}")]
     UnreadableTrust { role: String, message: String },
+    #[error("no namespace is in scope: {0}")]
+    EmptyScope(String),
 }
 
 /// The kind of resource a plan entry is about.
@@ -49,6 +59,12 @@ pub enum ResourceKind {
     Secret,
     ExecutionRole,
     NodeRole,
+    OidcProvider,
+    PipelineRole,
+    ServiceAccount,
+    PodIdentityAssociation,
+    /// Keys of the user to delete once the Secrets hold a working one.
+    AccessKey,
 }
 
 /// What happens to a resource as a whole.
@@ -66,17 +82,45 @@ pub enum Action {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "op", rename_all = "camelCase", rename_all_fields = "camelCase")]
 pub enum Change {
-    CreateUser { user: String, tags: std::collections::BTreeMap<String, String> },
-    TagUser { user: String, tags: std::collections::BTreeMap<String, String> },
+    CreateUser { user: String, tags: BTreeMap<String, String> },
+    TagUser { user: String, tags: BTreeMap<String, String> },
     AttachUserPolicy { user: String, policy_arn: String },
     DetachUserPolicy { user: String, policy_arn: String },
     /// Creates a key and writes it straight into the Secret.
     CreateAccessKey { user: String, namespace: String, secret: String },
+    /// Copies the working key from one namespace's Secret into another's.
+    CopyAccessKey { from_namespace: String, namespace: String, secret: String },
     DeleteAccessKey { user: String, access_key_id: String, reason: String },
     /// Puts the ownership label on an adopted Secret that already holds a working key.
     LabelSecret { namespace: String, secret: String },
-    CreateRole { role: String, trust: Value, tags: std::collections::BTreeMap<String, String> },
-    TagRole { role: String, tags: std::collections::BTreeMap<String, String> },
+    CreateRole {
+        role: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        path: Option<String>,
+        trust: Value,
+        tags: BTreeMap<String, String>,
+    },
+    TagRole { role: String, tags: BTreeMap<String, String> },
+    /// Detaches and deletes the role's policies, then the role.
+    DeleteRole { role: String },
+    CreateOidcProvider { url: String, client_ids: Vec<String>, tags: BTreeMap<String, String> },
+    /// Sets kfp-iam's annotation and label on the service account (creating it if missing),
+    /// or removes them when `role_arn` is `None`.
+    ApplyServiceAccount {
+        namespace: String,
+        name: String,
+        role_arn: Option<String>,
+        /// Value of the `kfp-iam.io/access` label: the spec's name.
+        access: String,
+    },
+    CreatePodIdentityAssociation {
+        cluster: String,
+        namespace: String,
+        service_account: String,
+        role_arn: String,
+    },
+    UpdatePodIdentityAssociation { cluster: String, id: String, role_arn: String },
+    DeletePodIdentityAssociation { cluster: String, id: String },
     UpdateTrust { role: String, from: Value, to: Value },
     AttachRolePolicy { role: String, policy_arn: String },
     DetachRolePolicy { role: String, policy_arn: String },
@@ -95,6 +139,29 @@ impl Change {
                 "create an access key for `{user}` and store it in Secret \
                  `{namespace}/{secret}` (values redacted)"
             ),
+            Self::CopyAccessKey { from_namespace, namespace, secret } => format!(
+                "copy the working key from `{from_namespace}/{secret}` into \
+                 `{namespace}/{secret}` (values redacted)"
+            ),
+            Self::DeleteRole { role } => format!("delete IAM role `{role}` and its policies"),
+            Self::CreateOidcProvider { url, .. } => {
+                format!("create the IAM OIDC provider for `{url}`")
+            }
+            Self::ApplyServiceAccount { role_arn: Some(arn), .. } => {
+                format!("annotate with `eks.amazonaws.com/role-arn: {arn}`")
+            }
+            Self::ApplyServiceAccount { role_arn: None, .. } => {
+                "remove kfp-iam's role annotation".into()
+            }
+            Self::CreatePodIdentityAssociation { role_arn, .. } => {
+                format!("associate with role `{role_arn}`")
+            }
+            Self::UpdatePodIdentityAssociation { role_arn, .. } => {
+                format!("re-associate with role `{role_arn}`")
+            }
+            Self::DeletePodIdentityAssociation { id, .. } => {
+                format!("delete pod identity association `{id}`")
+            }
             Self::DeleteAccessKey { access_key_id, reason, .. } => {
                 format!("delete access key `{access_key_id}` ({reason})")
             }
@@ -130,6 +197,9 @@ impl Change {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ResourcePlan {
+    /// Apply runs waves in order; resources of one wave are independent of each other.
+    #[serde(skip)]
+    pub wave: u8,
     pub kind: ResourceKind,
     pub name: String,
     pub action: Action,
@@ -183,15 +253,66 @@ pub async fn resolve_node_roles(spec: &Spec, aws: &impl Aws) -> Result<Vec<Strin
     Ok(roles)
 }
 
+/// The namespaces in scope, each with the service account its pipelines run as.
+pub async fn resolve_targets(spec: &Spec, kube: &impl Kube) -> Result<Vec<Target>, PlanError> {
+    let names = match &spec.spec.namespaces {
+        None => vec![spec.spec.secret.namespace.clone()],
+        Some(NamespaceScope::Names(names)) => names.clone(),
+        Some(NamespaceScope::Selector { selector }) => {
+            let found = kube.list_namespaces(Some(selector)).await?;
+            if found.is_empty() {
+                return Err(PlanError::EmptyScope(format!(
+                    "no namespace matches `spec.namespaces.selector` `{selector}`"
+                )));
+            }
+            found
+        }
+        Some(NamespaceScope::Profiles { .. }) => kube.list_profiles().await?,
+    };
+    let account = spec.spec.identity.service_account.as_deref();
+    let mut targets: Vec<Target> = names
+        .into_iter()
+        .map(|namespace| Target {
+            service_account: account.unwrap_or(default_service_account(&namespace)).to_owned(),
+            namespace,
+        })
+        .collect();
+    targets.sort();
+    targets.dedup();
+    Ok(targets)
+}
+
+/// Everything desired state depends on that only the clouds know.
+pub async fn resolve(
+    spec: &Spec,
+    aws: &impl Aws,
+    kube: &impl Kube,
+) -> Result<Resolved, PlanError> {
+    let issuer = async {
+        match (spec.spec.identity.mode, &spec.spec.cluster) {
+            (IdentityMode::Irsa, Some(cluster)) => Ok(Some(aws.cluster_issuer(cluster).await?)),
+            _ => Ok::<_, PlanError>(None),
+        }
+    };
+    let account = async { Ok::<_, PlanError>(aws.account_id().await?) };
+    let (node_roles, targets, issuer, account) = futures::future::try_join4(
+        resolve_node_roles(spec, aws),
+        resolve_targets(spec, kube),
+        issuer,
+        account,
+    )
+    .await?;
+    Ok(Resolved { node_roles, targets, issuer, account, region: aws.region().to_owned() })
+}
+
 /// Resolves, observes and diffs: the whole read side of a run.
 pub async fn plan(
     spec: &Spec,
     aws: &impl Aws,
-    kube: &impl crate::kube::Kube,
+    kube: &impl Kube,
     options: DiffOptions,
 ) -> Result<(Desired, Observed, Plan), PlanError> {
-    let node_roles = resolve_node_roles(spec, aws).await?;
-    let desired = Desired::new(spec, node_roles);
+    let desired = Desired::new(spec, resolve(spec, aws, kube).await?);
     let observed = observe(&desired, aws, kube).await?;
     let plan = diff(&desired, &observed, options)?;
     Ok((desired, observed, plan))

@@ -1,13 +1,25 @@
 //! Observed state: what AWS and Kubernetes hold now for the resources of a [`Desired`].
+//!
+//! Reads are batched where the APIs allow (one list of namespaces, of Secrets by name, of
+//! service accounts by name or label, of roles by path) and otherwise run concurrently with a
+//! bound, so hundreds of namespaces cost a handful of list calls.
 
-use futures::future::try_join_all;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use futures::{StreamExt, TryStreamExt, stream};
 use tracing::debug;
 
-use super::desired::{ACCESS_KEY_ID_KEY, Desired, SECRET_ACCESS_KEY_KEY};
 use super::PlanError;
-use crate::aws::{AccessKeyInfo, Aws, Role, User};
-use crate::kube::{Kube, SecretState};
+use super::desired::{ACCESS_KEY_ID_KEY, ACCESS_LABEL, Desired, SECRET_ACCESS_KEY_KEY};
+use crate::aws::{AccessKeyInfo, Aws, OidcProvider, PodIdentityAssociation, Role, User};
+use crate::kube::{Kube, SecretState, ServiceAccountState};
 use crate::secret::{KeyPair, SecretValue};
+use crate::spec::IdentityMode;
+
+/// How many calls of one kind run at once.
+pub const CONCURRENCY: usize = 16;
+/// Above this many namespaces, Secrets are listed cluster-wide instead of read one by one.
+const LIST_SECRETS_ABOVE: usize = 10;
 
 /// What the Secret's key turned out to be.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,6 +46,10 @@ impl KeyHealth {
             | Self::Working { access_key_id } => Some(access_key_id),
         }
     }
+
+    pub fn is_working(&self) -> bool {
+        matches!(self, Self::Working { .. })
+    }
 }
 
 /// An observed node role and kfp-iam's inline policy on it.
@@ -44,15 +60,41 @@ pub struct ObservedNodeRole {
     pub inline_policy: Option<String>,
 }
 
-/// The current state of every resource the desired state names.
+/// The access-key Secret of one namespace in scope.
 #[derive(Debug, Clone, PartialEq)]
+pub struct ObservedSecret {
+    pub namespace: String,
+    pub state: Option<SecretState>,
+    pub health: KeyHealth,
+}
+
+/// A role with its attached managed policies.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ObservedRole {
+    pub role: Role,
+    pub policies: Vec<String>,
+}
+
+/// The current state of every resource the desired state names.
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Observed {
+    /// Namespaces that exist, among those in scope.
+    pub namespaces: BTreeSet<String>,
     pub user: Option<User>,
     pub user_policies: Vec<String>,
     pub keys: Vec<AccessKeyInfo>,
-    pub namespace_exists: bool,
-    pub secret: Option<SecretState>,
-    pub key_health: KeyHealth,
+    /// One per namespace in scope, in access-key mode.
+    pub secrets: Vec<ObservedSecret>,
+    pub provider: Option<OidcProvider>,
+    /// Desired pipeline roles that exist, by name.
+    pub pipeline_roles: BTreeMap<String, ObservedRole>,
+    /// Roles under kfp-iam's path for this spec that are no longer desired.
+    pub stale_roles: Vec<Role>,
+    /// Service accounts in scope that exist, by (namespace, name).
+    pub service_accounts: BTreeMap<(String, String), ServiceAccountState>,
+    /// Service accounts that carry kfp-iam's access label for this spec.
+    pub labelled_accounts: Vec<ServiceAccountState>,
+    pub associations: Vec<PodIdentityAssociation>,
     pub role: Option<Role>,
     pub role_policies: Vec<String>,
     pub node_roles: Vec<ObservedNodeRole>,
@@ -74,48 +116,49 @@ pub async fn observe(
     aws: &impl Aws,
     kube: &impl Kube,
 ) -> Result<Observed, PlanError> {
-    let user_side = observe_user(desired, aws, kube);
-    let role_side = async {
-        let role = aws.get_role(&desired.role).await?;
-        let policies = match &role {
-            Some(_) => aws.list_role_policies(&desired.role).await?,
-            None => Vec::new(),
-        };
-        Ok::<_, PlanError>((role, policies))
+    let namespaces = async {
+        let all = kube.list_namespaces(None).await?;
+        let wanted: BTreeSet<&str> = desired.targets.iter().map(|t| t.namespace.as_str()).collect();
+        Ok::<_, PlanError>(all.into_iter().filter(|n| wanted.contains(n.as_str())).collect())
     };
-    let nodes = try_join_all(desired.node_roles.iter().map(|name| async move {
-        let exists = aws.get_role(name).await?.is_some();
-        let inline_policy = match exists {
-            true => aws.get_role_inline_policy(name, &desired.node_policy_name).await?,
-            false => None,
-        };
-        Ok::<_, PlanError>(ObservedNodeRole { name: name.clone(), exists, inline_policy })
-    }));
-    let (user, (role, role_policies), node_roles) =
-        futures::future::try_join3(user_side, role_side, nodes).await?;
-    let (user, user_policies, keys, namespace_exists, secret, key_health) = user;
-    Ok(Observed {
-        user,
-        user_policies,
-        keys,
-        namespace_exists,
-        secret,
-        key_health,
-        role,
-        role_policies,
-        node_roles,
-    })
+    let execution_role = observe_role(&desired.role, aws);
+    let nodes = stream::iter(&desired.node_roles)
+        .map(|name| async move {
+            let exists = aws.get_role(name).await?.is_some();
+            let inline_policy = match exists {
+                true => aws.get_role_inline_policy(name, &desired.node_policy_name).await?,
+                false => None,
+            };
+            Ok::<_, PlanError>(ObservedNodeRole { name: name.clone(), exists, inline_policy })
+        })
+        .buffered(CONCURRENCY)
+        .try_collect::<Vec<_>>();
+    let identity = async {
+        match desired.mode {
+            IdentityMode::AccessKey => observe_access_key(desired, aws, kube).await,
+            _ => observe_pipeline_roles(desired, aws, kube).await,
+        }
+    };
+    let (namespaces, execution_role, node_roles, identity) =
+        futures::future::try_join4(namespaces, execution_role, nodes, identity).await?;
+    let (role, role_policies) = match execution_role {
+        Some(o) => (Some(o.role), o.policies),
+        None => (None, Vec::new()),
+    };
+    Ok(Observed { namespaces, role, role_policies, node_roles, ..identity })
 }
 
-type UserSide =
-    (Option<User>, Vec<String>, Vec<AccessKeyInfo>, bool, Option<SecretState>, KeyHealth);
+async fn observe_role(name: &str, aws: &impl Aws) -> Result<Option<ObservedRole>, PlanError> {
+    let Some(role) = aws.get_role(name).await? else { return Ok(None) };
+    let policies = aws.list_role_policies(name).await?;
+    Ok(Some(ObservedRole { role, policies }))
+}
 
-async fn observe_user(
+async fn observe_access_key(
     desired: &Desired,
     aws: &impl Aws,
     kube: &impl Kube,
-) -> Result<UserSide, PlanError> {
-    let ns = &desired.secret_namespace;
+) -> Result<Observed, PlanError> {
     let aws_reads = async {
         let user = aws.get_user(&desired.user).await?;
         if user.is_none() {
@@ -128,30 +171,59 @@ async fn observe_user(
         .await?;
         Ok((user, policies, keys))
     };
-    let kube_reads = async {
-        let (exists, secret) = futures::future::try_join(
-            kube.namespace_exists(ns),
-            kube.get_secret(ns, &desired.secret_name),
-        )
-        .await?;
-        Ok::<_, PlanError>((exists, secret))
-    };
-    let ((user, policies, keys), (exists, secret)) =
-        futures::future::try_join(aws_reads, kube_reads).await?;
-    let health = key_health(user.as_ref(), &keys, secret.as_ref(), aws).await?;
-    debug!(?health, "observed the secret's key");
-    Ok((user, policies, keys, exists, secret, health))
+    let ((user, user_policies, keys), found) =
+        futures::future::try_join(aws_reads, read_secrets(desired, kube)).await?;
+
+    // One STS call per distinct key, however many Secrets hold it.
+    let mut health_of: HashMap<Option<(String, String)>, KeyHealth> = HashMap::new();
+    let mut secrets = Vec::with_capacity(desired.targets.len());
+    for target in &desired.targets {
+        let state = found.get(&target.namespace).cloned();
+        let pair = state.as_ref().and_then(key_in_secret);
+        let cache_key =
+            pair.as_ref().map(|p| (p.access_key_id.clone(), p.secret_access_key.expose().into()));
+        let health = match health_of.get(&cache_key) {
+            Some(h) => h.clone(),
+            None => {
+                let h = key_health(user.as_ref(), &keys, pair, aws).await?;
+                health_of.insert(cache_key, h.clone());
+                h
+            }
+        };
+        debug!(namespace = %target.namespace, ?health, "observed the Secret's key");
+        secrets.push(ObservedSecret { namespace: target.namespace.clone(), state, health });
+    }
+    Ok(Observed { user, user_policies, keys, secrets, ..Observed::default() })
 }
 
-/// Decides whether the Secret holds a working key of the user; asks STS only when the
-/// listing says the key is the user's and active.
+async fn read_secrets(
+    desired: &Desired,
+    kube: &impl Kube,
+) -> Result<HashMap<String, SecretState>, PlanError> {
+    let name = &desired.secret_name;
+    if desired.targets.len() > LIST_SECRETS_ABOVE {
+        return Ok(kube.list_secrets(name).await?.into_iter().collect());
+    }
+    let found = stream::iter(&desired.targets)
+        .map(|t| async move {
+            let state = kube.get_secret(&t.namespace, name).await?;
+            Ok::<_, PlanError>(state.map(|s| (t.namespace.clone(), s)))
+        })
+        .buffered(CONCURRENCY)
+        .try_collect::<Vec<_>>()
+        .await?;
+    Ok(found.into_iter().flatten().collect())
+}
+
+/// Decides whether a key pair is a working key of the user; asks STS only when the listing
+/// says the key is the user's and active.
 pub async fn key_health(
     user: Option<&User>,
     keys: &[AccessKeyInfo],
-    secret: Option<&SecretState>,
+    pair: Option<KeyPair>,
     aws: &impl Aws,
 ) -> Result<KeyHealth, PlanError> {
-    let Some(pair) = secret.and_then(key_in_secret) else { return Ok(KeyHealth::Missing) };
+    let Some(pair) = pair else { return Ok(KeyHealth::Missing) };
     let access_key_id = pair.access_key_id.clone();
     let (Some(user), Some(listed)) = (user, keys.iter().find(|k| k.id == access_key_id)) else {
         return Ok(KeyHealth::NotTheUsers { access_key_id });
@@ -170,4 +242,117 @@ pub async fn key_health(
         }
         Err(e) => Err(e.into()),
     }
+}
+
+async fn observe_pipeline_roles(
+    desired: &Desired,
+    aws: &impl Aws,
+    kube: &impl Kube,
+) -> Result<Observed, PlanError> {
+    let provider = async {
+        let Some(wanted) = desired.provider_arn() else { return Ok::<_, PlanError>(None) };
+        let arns = aws.list_oidc_providers().await?;
+        match arns.iter().find(|a| a.ends_with(&format!("oidc-provider/{}", issuer_of(&wanted)))) {
+            Some(arn) => Ok(aws.get_oidc_provider(arn).await?),
+            None => Ok(None),
+        }
+    };
+    let roles = observe_desired_roles(desired, aws);
+    let accounts = observe_service_accounts(desired, kube);
+    let associations = async {
+        match (desired.mode, &desired.cluster) {
+            (IdentityMode::PodIdentity, Some(cluster)) => {
+                Ok::<_, PlanError>(aws.list_pod_identity_associations(cluster).await?)
+            }
+            _ => Ok(Vec::new()),
+        }
+    };
+    let (provider, (pipeline_roles, stale_roles), (service_accounts, labelled_accounts), assoc) =
+        futures::future::try_join4(provider, roles, accounts, associations).await?;
+    Ok(Observed {
+        provider,
+        pipeline_roles,
+        stale_roles,
+        service_accounts,
+        labelled_accounts,
+        associations: assoc,
+        ..Observed::default()
+    })
+}
+
+fn issuer_of(provider_arn: &str) -> &str {
+    provider_arn.split_once("oidc-provider/").map(|(_, i)| i).unwrap_or(provider_arn)
+}
+
+type ObservedRoles = (BTreeMap<String, ObservedRole>, Vec<Role>);
+
+async fn observe_desired_roles(
+    desired: &Desired,
+    aws: &impl Aws,
+) -> Result<ObservedRoles, PlanError> {
+    let listed = aws.list_roles(&desired.role_path).await?;
+    let wanted: BTreeSet<&str> = desired.pipeline_roles.iter().map(|r| r.name.as_str()).collect();
+    let (present, stale): (Vec<Role>, Vec<Role>) =
+        listed.into_iter().partition(|r| wanted.contains(r.name.as_str()));
+    let mut present: BTreeMap<String, Role> =
+        present.into_iter().map(|r| (r.name.clone(), r)).collect();
+
+    // A desired role outside the path may exist (made by hand, or adopted): look it up.
+    let missing: Vec<&str> =
+        wanted.iter().copied().filter(|n| !present.contains_key(*n)).collect();
+    let elsewhere = stream::iter(missing)
+        .map(|name| aws.get_role(name))
+        .buffered(CONCURRENCY)
+        .try_collect::<Vec<_>>()
+        .await?;
+    present.extend(elsewhere.into_iter().flatten().map(|r| (r.name.clone(), r)));
+
+    // Ownership needs tags, which ListRoles does not return.
+    let observed = stream::iter(present.into_values())
+        .map(|listed| async move {
+            let role = aws.get_role(&listed.name).await?.unwrap_or(listed);
+            let policies = aws.list_role_policies(&role.name).await?;
+            Ok::<_, PlanError>((role.name.clone(), ObservedRole { role, policies }))
+        })
+        .buffered(CONCURRENCY)
+        .try_collect::<BTreeMap<_, _>>()
+        .await?;
+    Ok((observed, stale))
+}
+
+type ObservedAccounts =
+    (BTreeMap<(String, String), ServiceAccountState>, Vec<ServiceAccountState>);
+
+async fn observe_service_accounts(
+    desired: &Desired,
+    kube: &impl Kube,
+) -> Result<ObservedAccounts, PlanError> {
+    if desired.mode != IdentityMode::Irsa {
+        return Ok((BTreeMap::new(), Vec::new()));
+    }
+    let names: BTreeSet<&str> =
+        desired.targets.iter().map(|t| t.service_account.as_str()).collect();
+    let by_name = stream::iter(names)
+        .map(|name| async move {
+            Ok::<_, PlanError>(
+                kube.list_service_accounts(Some(&format!("metadata.name={name}")), None).await?,
+            )
+        })
+        .buffered(CONCURRENCY)
+        .try_collect::<Vec<_>>();
+    let label = format!("{ACCESS_LABEL}={}", desired.spec_name);
+    let labelled = async { Ok::<_, PlanError>(kube.list_service_accounts(None, Some(&label)).await?) };
+    let (by_name, labelled) = futures::future::try_join(by_name, labelled).await?;
+    let wanted: BTreeSet<(&str, &str)> = desired
+        .targets
+        .iter()
+        .map(|t| (t.namespace.as_str(), t.service_account.as_str()))
+        .collect();
+    let accounts = by_name
+        .into_iter()
+        .flatten()
+        .filter(|sa| wanted.contains(&(sa.namespace.as_str(), sa.name.as_str())))
+        .map(|sa| ((sa.namespace.clone(), sa.name.clone()), sa))
+        .collect();
+    Ok((accounts, labelled))
 }

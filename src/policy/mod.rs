@@ -6,6 +6,7 @@
 
 pub mod catalog;
 mod eval;
+pub mod generate;
 mod model;
 
 #[cfg(test)]

@@ -86,6 +86,94 @@ pub struct AccessSpec {
     pub execution_role: RoleSpec,
     #[serde(default)]
     pub node_policy: NodePolicySpec,
+    /// How pipeline pods get AWS credentials.
+    #[serde(default)]
+    pub identity: IdentitySpec,
+    /// Namespaces whose pipelines get access; without it, the Secret's namespace alone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespaces: Option<NamespaceScope>,
+}
+
+/// How pipeline pods get AWS credentials.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum IdentityMode {
+    /// An IAM user's access key in a Secret (the classic setup).
+    #[default]
+    AccessKey,
+    /// IAM roles for service accounts: a web-identity trust on the cluster's OIDC issuer.
+    Irsa,
+    /// EKS Pod Identity: a role trusted by `pods.eks.amazonaws.com` and an association per
+    /// service account.
+    PodIdentity,
+}
+
+/// One role for every namespace in scope, or one each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RoleLayout {
+    #[default]
+    Shared,
+    PerNamespace,
+}
+
+/// The pipeline identity in `irsa` and `pod-identity` modes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct IdentitySpec {
+    #[serde(default)]
+    pub mode: IdentityMode,
+    /// Service account in every namespace in scope; by default `default-editor`, and
+    /// `pipeline-runner` in `kubeflow`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_account: Option<String>,
+    #[serde(default)]
+    pub roles: RoleLayout,
+    /// Name of the pipeline role; with per-namespace roles, the prefix `NAME-NAMESPACE`.
+    #[serde(default = "default_pipeline_role")]
+    pub role_name: String,
+    /// Managed policies of the pipeline role.
+    #[serde(default = "default_user_policies")]
+    pub policies: Vec<String>,
+    /// Create the IAM OIDC provider for the cluster's issuer when it is missing (irsa).
+    #[serde(default = "default_true")]
+    pub create_oidc_provider: bool,
+}
+
+impl Default for IdentitySpec {
+    fn default() -> Self {
+        Self {
+            mode: IdentityMode::default(),
+            service_account: None,
+            roles: RoleLayout::default(),
+            role_name: default_pipeline_role(),
+            policies: default_user_policies(),
+            create_oidc_provider: true,
+        }
+    }
+}
+
+/// Which namespaces' pipelines get access.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum NamespaceScope {
+    /// These namespaces.
+    Names(Vec<String>),
+    /// Every namespace matching a label selector.
+    Selector {
+        selector: String,
+    },
+    /// Every Kubeflow Profile's namespace (`profiles: all`).
+    Profiles {
+        profiles: AllProfiles,
+    },
+}
+
+/// The only value `profiles:` takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AllProfiles {
+    All,
 }
 
 /// The IAM user whose access key the pipeline pods use.
@@ -144,6 +232,12 @@ fn default_role_name() -> String {
 fn default_role_policies() -> Vec<String> {
     vec![SAGEMAKER_FULL_ACCESS.into(), S3_FULL_ACCESS.into()]
 }
+fn default_pipeline_role() -> String {
+    "kfp-pipelines".into()
+}
+fn default_true() -> bool {
+    true
+}
 fn default_node_policy_name() -> String {
     "kfp-iam-sagemaker-invoke-endpoint".into()
 }
@@ -179,6 +273,8 @@ impl Default for AccessSpec {
             secret: SecretSpec::default(),
             execution_role: RoleSpec::default(),
             node_policy: NodePolicySpec::default(),
+            identity: IdentitySpec::default(),
+            namespaces: None,
         }
     }
 }
@@ -257,6 +353,30 @@ mod tests {
         assert_eq!(spec.spec.cluster.as_deref(), Some("prod"));
         assert_eq!(spec.spec.user, UserSpec::default());
         assert_eq!(spec.spec.execution_role, RoleSpec::default());
+    }
+
+    #[test]
+    fn namespaces_take_a_list_a_selector_or_all_profiles() {
+        let parse = |scope: &str| {
+            let text = format!("apiVersion: kfp-iam.io/v1alpha1\nkind: SageMakerAccess\n\
+                metadata:\n  name: x\nspec:\n  namespaces: {scope}\n");
+            Spec::from_yaml(&text, "t").unwrap().spec.namespaces
+        };
+        assert_eq!(parse("[team-a, team-b]"),
+            Some(NamespaceScope::Names(vec!["team-a".into(), "team-b".into()])));
+        assert_eq!(parse("{selector: 'team=ml'}"),
+            Some(NamespaceScope::Selector { selector: "team=ml".into() }));
+        assert_eq!(parse("{profiles: all}"),
+            Some(NamespaceScope::Profiles { profiles: AllProfiles::All }));
+    }
+
+    #[test]
+    fn identity_mode_is_spelled_in_kebab_case() {
+        let text = "apiVersion: kfp-iam.io/v1alpha1\nkind: SageMakerAccess\nmetadata:\n  name: x\n\
+                    spec:\n  identity:\n    mode: pod-identity\n    roles: per-namespace\n";
+        let spec = Spec::from_yaml(text, "t").unwrap();
+        assert_eq!(spec.spec.identity.mode, IdentityMode::PodIdentity);
+        assert_eq!(spec.spec.identity.roles, RoleLayout::PerNamespace);
     }
 
     #[test]

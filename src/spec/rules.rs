@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use super::{API_VERSION, KIND, MANAGED_BY_KEY, Spec};
+use super::{API_VERSION, IdentityMode, KIND, MANAGED_BY_KEY, NamespaceScope, RoleLayout, Spec};
 
 /// One field that breaks one rule.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -80,9 +80,55 @@ pub fn validate(spec: &Spec) -> Vec<Violation> {
     check(is_dns_subdomain(&s.secret.name), "spec.secret.name", &s.secret.name,
         DNS_SUBDOMAIN_RULE);
     check(is_dns_label(&s.secret.namespace), "spec.secret.namespace", &s.secret.namespace,
-        "must be a Kubernetes namespace name: at most 63 characters of lowercase letters, \
-         digits and -, starting and ending with a letter or digit");
+        NAMESPACE_RULE);
+    check_identity(spec, &mut check);
     out
+}
+
+const NAMESPACE_RULE: &str = "must be a Kubernetes namespace name: at most 63 characters of \
+     lowercase letters, digits and -, starting and ending with a letter or digit";
+
+fn check_identity(spec: &Spec, check: &mut Check<'_>) {
+    let s = &spec.spec;
+    let id = &s.identity;
+    if let Some(sa) = &id.service_account {
+        check(is_dns_subdomain(sa), "spec.identity.serviceAccount", sa, DNS_SUBDOMAIN_RULE);
+    }
+    check(is_iam_name(&id.role_name, 64), "spec.identity.roleName", &id.role_name,
+        &format!("must be an IAM role name of 1-64 characters: {IAM_NAME_RULE}"));
+    check_policy_arns("spec.identity.policies", &id.policies, check);
+    if id.mode != IdentityMode::AccessKey {
+        check(s.cluster.is_some(), "spec.cluster", "",
+            "is required in irsa and pod-identity modes: the cluster's OIDC issuer and pod \
+             identity associations belong to it");
+    }
+    match &s.namespaces {
+        None => {}
+        Some(NamespaceScope::Names(names)) => {
+            check(!names.is_empty(), "spec.namespaces", "[]",
+                "must list at least one namespace, or be left out for the Secret's namespace");
+            for (i, ns) in names.iter().enumerate() {
+                let field = format!("spec.namespaces[{i}]");
+                check(is_dns_label(ns), &field, ns, NAMESPACE_RULE);
+                if names[..i].contains(ns) {
+                    check(false, &field, ns, "is listed twice");
+                }
+                if id.roles == RoleLayout::PerNamespace && id.mode != IdentityMode::AccessKey {
+                    let role = format!("{}-{ns}", id.role_name);
+                    check(is_iam_name(&role, 64), &field, ns,
+                        &format!("makes the per-namespace role name `{role}` longer than 64 \
+                                  characters; shorten `spec.identity.roleName`"));
+                }
+            }
+        }
+        Some(NamespaceScope::Selector { selector }) => {
+            let ok = !selector.trim().is_empty()
+                && selector.chars().all(|c| c.is_ascii_alphanumeric() || "-_./=!,() ".contains(c));
+            check(ok, "spec.namespaces.selector", selector,
+                "must be a Kubernetes label selector such as `team=ml,env!=dev`");
+        }
+        Some(NamespaceScope::Profiles { .. }) => {}
+    }
 }
 
 type Check<'a> = dyn FnMut(bool, &str, &str, &str) + 'a;
@@ -288,6 +334,35 @@ mod tests {
         });
         let fields: Vec<_> = v.iter().map(|v| v.field.as_str()).collect();
         assert_eq!(fields, ["apiVersion", "kind"]);
+    }
+
+    #[test]
+    fn irsa_without_a_cluster_is_rejected() {
+        let field = single_field(|s| s.spec.identity.mode = IdentityMode::Irsa);
+        assert_eq!(field, "spec.cluster");
+    }
+
+    #[test]
+    fn namespace_list_entries_follow_namespace_rules() {
+        let v = violations_of(|s| {
+            s.spec.namespaces = Some(NamespaceScope::Names(vec!["ok".into(), "Bad".into(),
+                "ok".into()]));
+        });
+        let fields: Vec<_> = v.iter().map(|v| v.field.as_str()).collect();
+        assert_eq!(fields, ["spec.namespaces[1]", "spec.namespaces[2]"]);
+    }
+
+    #[test]
+    fn per_namespace_role_name_over_64_is_rejected_before_any_write() {
+        let v = violations_of(|s| {
+            s.spec.cluster = Some("c".into());
+            s.spec.identity.mode = IdentityMode::Irsa;
+            s.spec.identity.roles = RoleLayout::PerNamespace;
+            s.spec.identity.role_name = "r".repeat(50);
+            s.spec.namespaces = Some(NamespaceScope::Names(vec!["n".repeat(20)]));
+        });
+        assert_eq!(v.len(), 1, "{v:?}");
+        assert!(v[0].rule.contains("longer than 64"));
     }
 
     #[test]

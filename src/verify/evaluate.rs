@@ -30,6 +30,26 @@ pub fn trust_allows_service(trust: &str, service: &str) -> Result<bool, EvalFail
     Ok(decision.is_allowed())
 }
 
+/// Whether a trust policy admits a web-identity token with `sub` and `aud` from `issuer`
+/// (without `https://`), through the OIDC provider `provider_arn`.
+pub fn trust_allows(
+    trust: &str,
+    provider_arn: &str,
+    issuer: &str,
+    sub: &str,
+    aud: &str,
+) -> Result<bool, EvalFailure> {
+    let doc = parse("trust policy", trust)?;
+    let principal = RequestPrincipal::Federated(provider_arn.to_owned());
+    let context = Context::new()
+        .with(&format!("{issuer}:sub"), sub)
+        .with(&format!("{issuer}:aud"), aud);
+    let action = "sts:AssumeRoleWithWebIdentity";
+    let decision = evaluate_trust(&doc, &principal, action, &context)
+        .map_err(|e| EvalFailure::Evaluate(e.to_string()))?;
+    Ok(decision.is_allowed())
+}
+
 /// Which of `documents` (name to JSON) allows `action` on `resource`, if the set allows it.
 pub fn identity_allows(
     documents: &BTreeMap<String, String>,

@@ -1,26 +1,37 @@
 //! Verify: checks every permission level against the live state and says how to fix what
 //! fails.
 //!
-//! Verify only reads. Policy checks are decided by kfp-iam's own policy evaluation over the
-//! documents AWS holds, not by comparing text, so an equivalent policy written by hand passes.
+//! Verify only reads (a TokenRequest stores nothing). Policy checks are decided by kfp-iam's
+//! own policy evaluation over the documents AWS holds, not by comparing text, so an
+//! equivalent policy written by hand passes. In irsa mode it asks Kubernetes for a real token
+//! of each service account in scope and evaluates the role's trust policy against the token's
+//! issuer, subject and audience.
 
 mod evaluate;
+mod token;
 
 use std::collections::BTreeMap;
 
 use futures::future::try_join_all;
+use futures::{StreamExt, TryStreamExt, stream};
 use serde::Serialize;
 
 use crate::apply::Calls;
 use crate::aws::Aws;
 use crate::kube::Kube;
-use crate::plan::{Desired, KeyHealth, Observed, PlanError, key_in_secret, observe};
-use crate::spec::Spec;
+use crate::plan::{
+    CONCURRENCY, Desired, KeyHealth, Observed, PlanError, ROLE_ARN_ANNOTATION, STS_AUDIENCE,
+    Target, key_in_secret, observe, resolve,
+};
+use crate::spec::{IdentityMode, Spec};
 
-pub use evaluate::{EvalFailure, identity_allows, trust_allows_service};
+pub use evaluate::{EvalFailure, identity_allows, trust_allows, trust_allows_service};
+pub use token::{Claims, claims_of};
 
 /// Service principal SageMaker uses to assume the execution role.
 pub const SAGEMAKER_SERVICE: &str = "sagemaker.amazonaws.com";
+/// Service principal of EKS Pod Identity.
+pub const POD_IDENTITY_SERVICE: &str = "pods.eks.amazonaws.com";
 
 /// The outcome of one check.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
@@ -47,7 +58,9 @@ pub struct VerifyReport {
     pub calls: Calls,
 }
 
-fn check(name: &str, resource: &str, result: Result<String, (String, String)>) -> Check {
+type Outcome = Result<String, (String, String)>;
+
+fn check(name: &str, resource: &str, result: Outcome) -> Check {
     let (passed, detail, remedy) = match result {
         Ok(detail) => (true, detail, None),
         Err((detail, remedy)) => (false, detail, Some(remedy)),
@@ -63,54 +76,80 @@ pub async fn verify(
     aws: &impl Aws,
     kube: &impl Kube,
 ) -> Result<VerifyReport, PlanError> {
-    let node_roles = crate::plan::resolve_node_roles(spec, aws).await?;
-    let desired = Desired::new(spec, node_roles);
+    let desired = Desired::new(spec, resolve(spec, aws, kube).await?);
     let observed = observe(&desired, aws, kube).await?;
-    let account = aws.account_id().await?;
 
-    let mut checks = secret_checks(&desired, &observed);
-    checks.push(attached_check("user-policies", &desired.user, &desired.user_policies,
-        observed.user.as_ref().map(|_| &observed.user_policies)));
+    let mut checks = namespace_checks(&desired, &observed);
+    match desired.mode {
+        IdentityMode::AccessKey => {
+            checks.extend(secret_checks(&desired, &observed));
+            checks.push(attached_check("user-policies", &desired.user, &desired.user_policies,
+                observed.user.as_ref().map(|_| &observed.user_policies)));
+        }
+        IdentityMode::Irsa => {
+            checks.push(provider_check(&desired, &observed));
+            checks.extend(pipeline_role_checks(&desired, &observed));
+            checks.extend(irsa_checks(&desired, &observed, kube).await?);
+        }
+        IdentityMode::PodIdentity => {
+            checks.extend(pipeline_role_checks(&desired, &observed));
+            checks.extend(association_checks(&desired, &observed));
+        }
+    }
     checks.push(trust_check(&desired, &observed));
     checks.push(attached_check("role-policies", &desired.role, &desired.role_policies,
         observed.role.as_ref().map(|_| &observed.role_policies)));
-    let endpoint = format!("arn:aws:sagemaker:{}:{account}:endpoint/kfp-iam-verify", aws.region());
+    let endpoint = format!("arn:{}:sagemaker:{}:{}:endpoint/kfp-iam-verify", desired.partition,
+        desired.region, desired.account);
     checks.extend(node_role_checks(&observed, &endpoint, aws).await?);
 
     let calls = Calls { aws: aws.calls(), kubernetes: kube.calls() };
     Ok(VerifyReport { passed: checks.iter().all(|c| c.passed), checks, calls })
 }
 
+/// A namespace in scope that does not exist has no access at all.
+fn namespace_checks(desired: &Desired, observed: &Observed) -> Vec<Check> {
+    let missing = desired.targets.iter().filter(|t| !observed.namespaces.contains(&t.namespace));
+    missing.map(|t| check("namespace-access", &t.namespace, Err((
+        format!("namespace `{}` is in scope but does not exist: it has no access", t.namespace),
+        format!("create it, or take it out of `spec.namespaces`, then run `kfp-iam apply`"),
+    )))).collect()
+}
+
 fn secret_checks(desired: &Desired, observed: &Observed) -> Vec<Check> {
-    let name = format!("{}/{}", desired.secret_namespace, desired.secret_name);
-    let present = match &observed.secret {
-        None => Err((format!("Secret `{name}` does not exist"), APPLY.into())),
-        Some(secret) if key_in_secret(secret).is_none() => Err((
-            "the Secret lacks `AWS_ACCESS_KEY_ID` or `AWS_SECRET_ACCESS_KEY`".into(),
-            APPLY.into(),
-        )),
-        Some(_) => Ok("holds `AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY`".into()),
-    };
     let user = &desired.user;
-    let works = match &observed.key_health {
-        KeyHealth::Working { access_key_id } => {
-            Ok(format!("STS accepts `{access_key_id}` as user `{user}`"))
-        }
-        KeyHealth::Missing => Err(("no key to test".into(), APPLY.into())),
-        KeyHealth::NotTheUsers { access_key_id } => Err((
-            format!("`{access_key_id}` is not an access key of user `{user}`"),
-            format!("{APPLY}; it creates a new key and stores it in the Secret"),
-        )),
-        KeyHealth::Inactive { access_key_id } => Err((
-            format!("access key `{access_key_id}` is inactive"),
-            format!("{APPLY}; it replaces the key"),
-        )),
-        KeyHealth::Rejected { access_key_id, reason } => Err((
-            format!("STS rejected `{access_key_id}`: {reason}"),
-            format!("{APPLY}; it replaces the key"),
-        )),
-    };
-    vec![check("secret-present", &name, present), check("secret-key-works", &name, works)]
+    let mut checks = Vec::new();
+    for secret in observed.secrets.iter().filter(|s| observed.namespaces.contains(&s.namespace)) {
+        let name = format!("{}/{}", secret.namespace, desired.secret_name);
+        let present = match &secret.state {
+            None => Err((format!("Secret `{name}` does not exist"), APPLY.into())),
+            Some(state) if key_in_secret(state).is_none() => Err((
+                "the Secret lacks `AWS_ACCESS_KEY_ID` or `AWS_SECRET_ACCESS_KEY`".into(),
+                APPLY.into(),
+            )),
+            Some(_) => Ok("holds `AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY`".into()),
+        };
+        let replace = format!("{APPLY}; it replaces the key");
+        let works = match &secret.health {
+            KeyHealth::Working { access_key_id } => {
+                Ok(format!("STS accepts `{access_key_id}` as user `{user}`"))
+            }
+            KeyHealth::Missing => Err(("no key to test".into(), APPLY.into())),
+            KeyHealth::NotTheUsers { access_key_id } => Err((
+                format!("`{access_key_id}` is not an access key of user `{user}`"),
+                format!("{APPLY}; it stores a working key of the user in the Secret"),
+            )),
+            KeyHealth::Inactive { access_key_id } => {
+                Err((format!("access key `{access_key_id}` is inactive"), replace))
+            }
+            KeyHealth::Rejected { access_key_id, reason } => {
+                Err((format!("STS rejected `{access_key_id}`: {reason}"), replace))
+            }
+        };
+        checks.push(check("secret-present", &name, present));
+        checks.push(check("secret-key-works", &name, works));
+    }
+    checks
 }
 
 fn attached_check(
@@ -135,18 +174,144 @@ fn attached_check(
 
 fn trust_check(desired: &Desired, observed: &Observed) -> Check {
     let role = &desired.role;
-    let result = match &observed.role {
+    check("role-trust", role, service_trust(observed.role.as_ref().map(|r| &r.trust), role,
+        SAGEMAKER_SERVICE))
+}
+
+fn service_trust(trust: Option<&String>, role: &str, service: &str) -> Outcome {
+    match trust {
         None => Err((format!("role `{role}` does not exist"), APPLY.into())),
-        Some(r) => match trust_allows_service(&r.trust, SAGEMAKER_SERVICE) {
-            Ok(true) => Ok(format!("`{SAGEMAKER_SERVICE}` may assume the role")),
+        Some(trust) => match trust_allows_service(trust, service) {
+            Ok(true) => Ok(format!("`{service}` may assume the role")),
             Ok(false) => Err((
-                format!("the trust policy does not let `{SAGEMAKER_SERVICE}` assume the role"),
+                format!("the trust policy does not let `{service}` assume the role"),
                 format!("{APPLY}; statements written by others are kept"),
             )),
             Err(e) => Err((format!("the trust policy cannot be evaluated: {e}"), APPLY.into())),
         },
+    }
+}
+
+fn provider_check(desired: &Desired, observed: &Observed) -> Check {
+    let issuer = desired.issuer.clone().unwrap_or_default();
+    let result = match &observed.provider {
+        Some(p) if p.client_ids.iter().any(|c| c == STS_AUDIENCE) => {
+            Ok(format!("`{}` trusts the issuer for `{STS_AUDIENCE}`", p.arn))
+        }
+        Some(p) => Err((format!("`{}` lacks the client id `{STS_AUDIENCE}`", p.arn),
+            "add it with `aws iam add-client-id-to-open-id-connect-provider`".into())),
+        None => Err((format!("no IAM OIDC provider exists for the issuer `{issuer}`"),
+            format!("{APPLY}; it creates the provider"))),
     };
-    check("role-trust", role, result)
+    check("oidc-provider", &issuer, result)
+}
+
+fn pipeline_role_checks(desired: &Desired, observed: &Observed) -> Vec<Check> {
+    let mut checks = Vec::new();
+    for role in &desired.pipeline_roles {
+        let found = observed.pipeline_roles.get(&role.name);
+        checks.push(attached_check("pipeline-role-policies", &role.name,
+            &desired.pipeline_policies, found.map(|o| &o.policies)));
+        if desired.mode == IdentityMode::PodIdentity {
+            let trust = found.map(|o| &o.role.trust);
+            checks.push(check("pipeline-role-trust", &role.name,
+                service_trust(trust, &role.name, POD_IDENTITY_SERVICE)));
+        }
+    }
+    checks
+}
+
+fn role_arn_for(desired: &Desired, observed: &Observed, target: &Target) -> Option<String> {
+    let role = desired.pipeline_roles.iter().find(|r| r.targets.contains(target))?;
+    Some(observed.pipeline_roles.get(&role.name).map(|o| o.role.arn.clone())
+        .unwrap_or_else(|| desired.pipeline_role_arn(&role.name)))
+}
+
+/// Per service account in scope: the annotation names the role, and a real token of the
+/// account satisfies the role's trust policy.
+async fn irsa_checks(
+    desired: &Desired,
+    observed: &Observed,
+    kube: &impl Kube,
+) -> Result<Vec<Check>, PlanError> {
+    let present = desired.targets.iter().filter(|t| observed.namespaces.contains(&t.namespace));
+    let per_target = stream::iter(present)
+        .map(|target| async move {
+            let name = format!("{}/{}", target.namespace, target.service_account);
+            let arn = role_arn_for(desired, observed, target).unwrap_or_default();
+            let key = (target.namespace.clone(), target.service_account.clone());
+            let Some(sa) = observed.service_accounts.get(&key) else {
+                let missing = Err((format!("service account `{name}` does not exist"),
+                    format!("{APPLY}; it creates the account")));
+                return Ok::<_, PlanError>(vec![check("service-account", &name, missing)]);
+            };
+            let annotation = match sa.annotations.get(ROLE_ARN_ANNOTATION) {
+                Some(a) if *a == arn => Ok(format!("annotated with `{arn}`")),
+                Some(a) => Err((format!("annotated with `{a}`, not `{arn}`"), APPLY.into())),
+                None => Err((format!("no `{ROLE_ARN_ANNOTATION}` annotation"), APPLY.into())),
+            };
+            let trust = token_trust(desired, observed, target, &arn, kube).await?;
+            Ok(vec![check("irsa-annotation", &name, annotation),
+                check("irsa-trust", &name, trust)])
+        })
+        .buffered(CONCURRENCY)
+        .try_collect::<Vec<_>>()
+        .await?;
+    Ok(per_target.into_iter().flatten().collect())
+}
+
+async fn token_trust(
+    desired: &Desired,
+    observed: &Observed,
+    target: &Target,
+    arn: &str,
+    kube: &impl Kube,
+) -> Result<Outcome, PlanError> {
+    let role = desired.pipeline_roles.iter().find(|r| r.targets.contains(target));
+    let trust = role.and_then(|r| observed.pipeline_roles.get(&r.name)).map(|o| &o.role.trust);
+    let Some(trust) = trust else {
+        return Ok(Err((format!("role `{arn}` does not exist"), APPLY.into())));
+    };
+    let token = kube.request_token(&target.namespace, &target.service_account, STS_AUDIENCE);
+    let claims = match token.await {
+        Ok(token) => claims_of(token.expose()),
+        Err(e) => return Ok(Err((format!("no token: {e}"), APPLY.into()))),
+    };
+    let claims = match claims {
+        Ok(c) => c,
+        Err(e) => return Ok(Err((format!("the token cannot be read: {e}"), APPLY.into()))),
+    };
+    let issuer = claims.iss.trim_start_matches("https://");
+    if Some(issuer) != desired.issuer.as_deref() {
+        return Ok(Err((format!("the token's issuer `{}` is not the cluster's", claims.iss),
+            "check the kube-apiserver's --service-account-issuer".into())));
+    }
+    let provider = observed.provider.as_ref().map(|p| p.arn.clone())
+        .or_else(|| desired.provider_arn()).unwrap_or_default();
+    let aud = claims.aud.iter().find(|a| *a == STS_AUDIENCE).cloned().unwrap_or_default();
+    Ok(match trust_allows(trust, &provider, issuer, &claims.sub, &aud) {
+        Ok(true) => Ok(format!("a token for `{}` may assume `{arn}`", claims.sub)),
+        Ok(false) => Err((format!("the trust policy of `{arn}` does not admit `{}`", claims.sub),
+            format!("{APPLY}; statements written by others are kept"))),
+        Err(e) => Err((format!("the trust policy cannot be evaluated: {e}"), APPLY.into())),
+    })
+}
+
+fn association_checks(desired: &Desired, observed: &Observed) -> Vec<Check> {
+    let present = desired.targets.iter().filter(|t| observed.namespaces.contains(&t.namespace));
+    present.map(|target| {
+        let name = format!("{}/{}", target.namespace, target.service_account);
+        let arn = role_arn_for(desired, observed, target).unwrap_or_default();
+        let found = observed.associations.iter().find(|a| {
+            a.namespace == target.namespace && a.service_account == target.service_account
+        });
+        let result = match found {
+            Some(a) if a.role_arn == arn => Ok(format!("associated with `{arn}`")),
+            Some(a) => Err((format!("associated with `{}`, not `{arn}`", a.role_arn), APPLY.into())),
+            None => Err(("no pod identity association".into(), APPLY.into())),
+        };
+        check("pod-identity-association", &name, result)
+    }).collect()
 }
 
 /// Evaluates each node role's identity policies, managed and inline, for InvokeEndpoint.
@@ -171,7 +336,8 @@ async fn node_role_checks(
                 Ok::<_, PlanError>(doc.map(|d| (arn.clone(), d)))
             }));
             let (inline, managed) = futures::future::try_join(inline, managed).await?;
-            let docs: BTreeMap<String, String> = inline.into_iter().chain(managed).flatten().collect();
+            let docs: BTreeMap<String, String> =
+                inline.into_iter().chain(managed).flatten().collect();
             Ok::<_, PlanError>((node.name.clone(), docs))
         }
     }))

@@ -3,32 +3,45 @@ use std::collections::BTreeMap;
 use serde_json::json;
 
 use super::*;
-use crate::aws::{AccessKeyInfo, Role, User};
-use crate::kube::SecretState;
-use crate::plan::ObservedNodeRole;
-use crate::spec::Spec;
+use crate::aws::{AccessKeyInfo, OidcProvider, PodIdentityAssociation, Role, User};
+use crate::kube::{SecretState, ServiceAccountState};
+use crate::plan::desired::{IRSA_SID, Resolved};
+use crate::plan::{ObservedNodeRole, ObservedSecret};
+use crate::spec::{IdentityMode, RoleLayout, Spec};
 
 const USER_ARN: &str = "arn:aws:iam::123456789012:user/kubeflow-sagemaker-user";
 
+fn resolved(namespaces: &[&str]) -> Resolved {
+    Resolved {
+        node_roles: vec!["ng-role".into()],
+        targets: namespaces.iter().map(|n| Target {
+            namespace: (*n).into(),
+            service_account: crate::plan::default_service_account(n).into(),
+        }).collect(),
+        issuer: Some("https://oidc.eks.us-east-1.amazonaws.com/id/ABC".into()),
+        account: "123456789012".into(),
+        region: "us-east-1".into(),
+    }
+}
+
 fn desired() -> Desired {
-    Desired::new(&Spec::default(), vec!["ng-role".into()])
+    Desired::new(&Spec::default(), resolved(&["kubeflow"]))
 }
 
 fn empty() -> Observed {
     Observed {
-        user: None,
-        user_policies: vec![],
-        keys: vec![],
-        namespace_exists: true,
-        secret: None,
-        key_health: KeyHealth::Missing,
-        role: None,
-        role_policies: vec![],
+        namespaces: ["kubeflow".to_owned()].into(),
+        secrets: vec![ObservedSecret {
+            namespace: "kubeflow".into(),
+            state: None,
+            health: KeyHealth::Missing,
+        }],
         node_roles: vec![ObservedNodeRole {
             name: "ng-role".into(),
             exists: true,
             inline_policy: None,
         }],
+        ..Observed::default()
     }
 }
 
@@ -43,13 +56,16 @@ fn converged() -> Observed {
         user: Some(User { name: d.user.clone(), arn: USER_ARN.into(), tags: owned_tags() }),
         user_policies: d.user_policies.clone(),
         keys: vec![AccessKeyInfo { id: "AKIA1".into(), active: true, created: None }],
-        namespace_exists: true,
-        secret: Some(SecretState { labels: owned_tags(), ..Default::default() }),
-        key_health: KeyHealth::Working { access_key_id: "AKIA1".into() },
+        namespaces: ["kubeflow".to_owned()].into(),
+        secrets: vec![ObservedSecret {
+            namespace: "kubeflow".into(),
+            state: Some(SecretState { labels: owned_tags(), ..Default::default() }),
+            health: KeyHealth::Working { access_key_id: "AKIA1".into() },
+        }],
         role: Some(Role {
             name: d.role.clone(),
             arn: "arn:aws:iam::123456789012:role/sagemaker-kfp-role".into(),
-            trust: d.fresh_trust().to_string(),
+            trust: Desired::fresh_trust(vec![d.trust_statement.clone()]).to_string(),
             tags: owned_tags(),
         }),
         role_policies: d.role_policies.clone(),
@@ -58,7 +74,12 @@ fn converged() -> Observed {
             exists: true,
             inline_policy: Some(d.node_policy.to_string()),
         }],
+        ..Observed::default()
     }
+}
+
+fn of_kind(plan: &Plan, kind: ResourceKind) -> &ResourcePlan {
+    plan.resources.iter().find(|r| r.kind == kind).unwrap()
 }
 
 fn ops(plan: &Plan) -> Vec<&'static str> {
@@ -68,6 +89,14 @@ fn ops(plan: &Plan) -> Vec<&'static str> {
         Change::AttachUserPolicy { .. } => "AttachUserPolicy",
         Change::DetachUserPolicy { .. } => "DetachUserPolicy",
         Change::CreateAccessKey { .. } => "CreateAccessKey",
+        Change::CopyAccessKey { .. } => "CopyAccessKey",
+        Change::DeleteRole { .. } => "DeleteRole",
+        Change::CreateOidcProvider { .. } => "CreateOidcProvider",
+        Change::ApplyServiceAccount { role_arn: Some(_), .. } => "AnnotateServiceAccount",
+        Change::ApplyServiceAccount { role_arn: None, .. } => "UnannotateServiceAccount",
+        Change::CreatePodIdentityAssociation { .. } => "CreatePodIdentityAssociation",
+        Change::UpdatePodIdentityAssociation { .. } => "UpdatePodIdentityAssociation",
+        Change::DeletePodIdentityAssociation { .. } => "DeletePodIdentityAssociation",
         Change::DeleteAccessKey { .. } => "DeleteAccessKey",
         Change::LabelSecret { .. } => "LabelSecret",
         Change::CreateRole { .. } => "CreateRole",
@@ -117,7 +146,8 @@ fn trust_for_another_service_is_merged_not_overwritten() {
     let trust = json!({"Version": "2012-10-17", "Statement": [ec2.clone()]});
     observed.role.as_mut().unwrap().trust = trust.to_string();
     let plan = diff(&desired(), &observed, DiffOptions::default()).unwrap();
-    let Change::UpdateTrust { to, .. } = &plan.resources[2].changes[0] else {
+    let Change::UpdateTrust { to, .. } = &of_kind(&plan, ResourceKind::ExecutionRole).changes[0]
+    else {
         panic!("{:?}", ops(&plan))
     };
     let statements = to["Statement"].as_array().unwrap();
@@ -153,7 +183,7 @@ fn unowned_user_blocks_without_adopt_and_is_tagged_with_it() {
 #[test]
 fn unowned_secret_blocks_without_adopt() {
     let mut observed = converged();
-    observed.secret.as_mut().unwrap().labels.clear();
+    observed.secrets[0].state.as_mut().unwrap().labels.clear();
     let plan = diff(&desired(), &observed, DiffOptions::default()).unwrap();
     assert_eq!(plan.blockers[0].kind, ResourceKind::Secret);
     let plan = diff(&desired(), &observed, DiffOptions { adopt: true }).unwrap();
@@ -163,7 +193,7 @@ fn unowned_secret_blocks_without_adopt() {
 #[test]
 fn missing_namespace_is_a_blocker_naming_it() {
     let mut observed = empty();
-    observed.namespace_exists = false;
+    observed.namespaces.clear();
     let plan = diff(&desired(), &observed, DiffOptions::default()).unwrap();
     assert!(plan.blockers[0].reason.contains("namespace `kubeflow` does not exist"));
 }
@@ -172,7 +202,7 @@ fn missing_namespace_is_a_blocker_naming_it() {
 fn rejected_key_is_replaced_then_deleted() {
     let mut observed = converged();
     let reason = "refused".to_owned();
-    observed.key_health = KeyHealth::Rejected { access_key_id: "AKIA1".into(), reason };
+    observed.secrets[0].health = KeyHealth::Rejected { access_key_id: "AKIA1".into(), reason };
     let plan = diff(&desired(), &observed, DiffOptions::default()).unwrap();
     assert_eq!(ops(&plan), ["CreateAccessKey", "DeleteAccessKey"]);
 }
@@ -181,7 +211,7 @@ fn rejected_key_is_replaced_then_deleted() {
 fn broken_key_at_quota_is_deleted_before_the_new_one_is_created() {
     let mut observed = converged();
     observed.keys.push(AccessKeyInfo { id: "AKIA2".into(), active: true, created: None });
-    observed.key_health = KeyHealth::Inactive { access_key_id: "AKIA1".into() };
+    observed.secrets[0].health = KeyHealth::Inactive { access_key_id: "AKIA1".into() };
     let plan = diff(&desired(), &observed, DiffOptions::default()).unwrap();
     assert_eq!(ops(&plan), ["DeleteAccessKey", "CreateAccessKey"]);
 }
@@ -190,7 +220,7 @@ fn broken_key_at_quota_is_deleted_before_the_new_one_is_created() {
 fn two_foreign_keys_block_with_the_quota_explained() {
     let mut observed = converged();
     observed.keys.push(AccessKeyInfo { id: "AKIA2".into(), active: true, created: None });
-    observed.key_health = KeyHealth::Missing;
+    observed.secrets[0].health = KeyHealth::Missing;
     let plan = diff(&desired(), &observed, DiffOptions::default()).unwrap();
     let reason = &plan.blockers[0].reason;
     assert!(reason.contains("two access keys") && reason.contains("AKIA1, AKIA2"), "{reason}");
@@ -200,7 +230,7 @@ fn two_foreign_keys_block_with_the_quota_explained() {
 #[test]
 fn key_of_another_user_in_the_secret_gets_a_new_key_and_no_delete() {
     let mut observed = converged();
-    observed.key_health = KeyHealth::NotTheUsers { access_key_id: "AKIAOTHER".into() };
+    observed.secrets[0].health = KeyHealth::NotTheUsers { access_key_id: "AKIAOTHER".into() };
     let plan = diff(&desired(), &observed, DiffOptions::default()).unwrap();
     assert_eq!(ops(&plan), ["CreateAccessKey"]);
 }
@@ -228,7 +258,8 @@ fn changed_node_policy_is_rewritten_with_its_previous_document() {
         "Action": "s3:GetObject", "Resource": "*"}]});
     observed.node_roles[0].inline_policy = Some(other.to_string());
     let plan = diff(&desired(), &observed, DiffOptions::default()).unwrap();
-    let Change::PutInlinePolicy { from, .. } = &plan.resources[3].changes[0] else { panic!() };
+    let node = of_kind(&plan, ResourceKind::NodeRole);
+    let Change::PutInlinePolicy { from, .. } = &node.changes[0] else { panic!() };
     assert_eq!(from.as_ref(), Some(&other));
 }
 

@@ -342,11 +342,7 @@ fn type_sid(service: &Service, resource_type: &str) -> String {
         .and_then(|rest| rest.split(['/', ':']).next())
         .filter(|s| !s.is_empty() && !s.starts_with("${"))
         .unwrap_or(resource_type);
-    format!(
-        "KfpIam{}{}",
-        service_title(&service.prefix),
-        camel(segment)
-    )
+    format!("KfpIam{}{}", service_title(&service.prefix), camel(segment))
 }
 
 fn type_arns(scope: &Scope, service: &Service, resource_type: &str) -> Vec<String> {

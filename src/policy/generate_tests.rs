@@ -81,7 +81,10 @@ fn component_serde_and_from_str_use_the_kebab_case_keys() {
         assert_eq!(component.to_string(), component.key());
     }
     let err = "Training".parse::<Component>().unwrap_err();
-    assert!(err.to_string().starts_with("unknown component `Training`, expected one of"));
+    assert!(
+        err.to_string()
+            .starts_with("unknown component `Training`, expected one of")
+    );
 }
 
 #[test]
@@ -106,7 +109,10 @@ fn pipeline_policy_with_every_component_allows_all_their_actions() {
     let doc = pipeline_policy(&scope);
     for component in Component::ALL {
         for (action, resource) in requests_of(component, &scope) {
-            assert!(allows_on(&doc, &action, &resource), "{action} on {resource}");
+            assert!(
+                allows_on(&doc, &action, &resource),
+                "{action} on {resource}"
+            );
         }
     }
 }
@@ -147,8 +153,16 @@ fn pipeline_policy_stays_in_its_account_and_region() {
     let doc = pipeline_policy(&full_scope());
     let other_region = format!("arn:aws:sagemaker:eu-west-1:{ACCOUNT}:training-job/x");
     let other_account = format!("arn:aws:sagemaker:{REGION}:444455556666:training-job/x");
-    assert!(!allows_on(&doc, "sagemaker:CreateTrainingJob", &other_region));
-    assert!(!allows_on(&doc, "sagemaker:CreateTrainingJob", &other_account));
+    assert!(!allows_on(
+        &doc,
+        "sagemaker:CreateTrainingJob",
+        &other_region
+    ));
+    assert!(!allows_on(
+        &doc,
+        "sagemaker:CreateTrainingJob",
+        &other_account
+    ));
     assert!(!allows_on(&doc, "sagemaker:CreateTrainingJob", "*"));
 }
 
@@ -176,7 +190,11 @@ fn pipeline_policy_passes_the_role_to_robomaker_only_with_robomaker() {
     let request = Request::new("iam:PassRole", ROLE)
         .with_context("iam:PassedToService", "robomaker.amazonaws.com");
     assert!(allows(&with, &request));
-    let sids: Vec<_> = with.statements.iter().filter_map(|s| s.sid.as_deref()).collect();
+    let sids: Vec<_> = with
+        .statements
+        .iter()
+        .filter_map(|s| s.sid.as_deref())
+        .collect();
     assert!(sids.contains(&"KfpIamPassRoleToRoboMaker"));
     assert!(!sids.contains(&"KfpIamPassRoleToSageMaker"));
 }
@@ -201,12 +219,32 @@ fn pipeline_policy_denies_iam_administration() {
 #[test]
 fn pipeline_policy_reaches_only_the_listed_buckets() {
     let doc = pipeline_policy(&scope(&[Component::Training]));
-    assert!(allows_on(&doc, "s3:GetObject", "arn:aws:s3:::kfp-data/in/x.csv"));
-    assert!(allows_on(&doc, "s3:PutObject", "arn:aws:s3:::kfp-artifacts/model.tar.gz"));
+    assert!(allows_on(
+        &doc,
+        "s3:GetObject",
+        "arn:aws:s3:::kfp-data/in/x.csv"
+    ));
+    assert!(allows_on(
+        &doc,
+        "s3:PutObject",
+        "arn:aws:s3:::kfp-artifacts/model.tar.gz"
+    ));
     assert!(allows_on(&doc, "s3:ListBucket", "arn:aws:s3:::kfp-data"));
-    assert!(!allows_on(&doc, "s3:GetObject", "arn:aws:s3:::other-bucket/x"));
-    assert!(!allows_on(&doc, "s3:GetObject", "arn:aws:s3:::kfp-data-copy/x"));
-    assert!(!allows_on(&doc, "s3:ListBucket", "arn:aws:s3:::other-bucket"));
+    assert!(!allows_on(
+        &doc,
+        "s3:GetObject",
+        "arn:aws:s3:::other-bucket/x"
+    ));
+    assert!(!allows_on(
+        &doc,
+        "s3:GetObject",
+        "arn:aws:s3:::kfp-data-copy/x"
+    ));
+    assert!(!allows_on(
+        &doc,
+        "s3:ListBucket",
+        "arn:aws:s3:::other-bucket"
+    ));
     assert!(!allows_on(&doc, "s3:DeleteBucket", "arn:aws:s3:::kfp-data"));
 }
 
@@ -228,11 +266,26 @@ fn endpoint_prefixes_limit_deploy_and_are_lowercased() {
     scope.endpoint_prefixes = vec!["KFP-".into()];
     let doc = pipeline_policy(&scope);
     let endpoint = |name: &str| format!("arn:aws:sagemaker:{REGION}:{ACCOUNT}:endpoint/{name}");
-    assert!(allows_on(&doc, "sagemaker:CreateEndpoint", &endpoint("kfp-mnist")));
-    assert!(!allows_on(&doc, "sagemaker:CreateEndpoint", &endpoint("prod-api")));
-    assert!(!allows_on(&doc, "sagemaker:UpdateEndpoint", &endpoint("prod-api")));
+    assert!(allows_on(
+        &doc,
+        "sagemaker:CreateEndpoint",
+        &endpoint("kfp-mnist")
+    ));
+    assert!(!allows_on(
+        &doc,
+        "sagemaker:CreateEndpoint",
+        &endpoint("prod-api")
+    ));
+    assert!(!allows_on(
+        &doc,
+        "sagemaker:UpdateEndpoint",
+        &endpoint("prod-api")
+    ));
     for (action, resource) in requests_of(Component::Deploy, &scope) {
-        assert!(allows_on(&doc, &action, &resource), "{action} on {resource}");
+        assert!(
+            allows_on(&doc, &action, &resource),
+            "{action} on {resource}"
+        );
     }
 }
 
@@ -246,7 +299,10 @@ fn node_policy_invokes_endpoints_of_this_account_and_region_only() {
     assert!(!allows_on(&doc, "sagemaker:InvokeEndpoint", &there));
     assert!(!allows_on(&doc, "sagemaker:InvokeEndpoint", &elsewhere));
     assert!(!allows_on(&doc, "sagemaker:CreateEndpoint", &here));
-    assert_eq!(doc.statements[0].sid.as_deref(), Some("KfpIamInvokeEndpoint"));
+    assert_eq!(
+        doc.statements[0].sid.as_deref(),
+        Some("KfpIamInvokeEndpoint")
+    );
 }
 
 #[test]
@@ -255,9 +311,21 @@ fn node_policy_honours_endpoint_prefixes() {
     scope.endpoint_prefixes = vec!["kfp-".into(), "demo".into()];
     let doc = node_role_policy(&scope);
     let endpoint = |name: &str| format!("arn:aws:sagemaker:{REGION}:{ACCOUNT}:endpoint/{name}");
-    assert!(allows_on(&doc, "sagemaker:InvokeEndpoint", &endpoint("kfp-mnist")));
-    assert!(allows_on(&doc, "sagemaker:InvokeEndpoint", &endpoint("demo1")));
-    assert!(!allows_on(&doc, "sagemaker:InvokeEndpoint", &endpoint("prod")));
+    assert!(allows_on(
+        &doc,
+        "sagemaker:InvokeEndpoint",
+        &endpoint("kfp-mnist")
+    ));
+    assert!(allows_on(
+        &doc,
+        "sagemaker:InvokeEndpoint",
+        &endpoint("demo1")
+    ));
+    assert!(!allows_on(
+        &doc,
+        "sagemaker:InvokeEndpoint",
+        &endpoint("prod")
+    ));
 }
 
 #[test]
@@ -283,11 +351,15 @@ fn execution_role_policy_covers_what_jobs_need() {
 fn execution_role_puts_metrics_only_in_sagemaker_namespaces() {
     let doc = execution_role_policy(&full_scope());
     let metric = |namespace: &str| {
-        Request::new("cloudwatch:PutMetricData", "*").with_context("cloudwatch:namespace", namespace)
+        Request::new("cloudwatch:PutMetricData", "*")
+            .with_context("cloudwatch:namespace", namespace)
     };
     assert!(allows(&doc, &metric("/aws/sagemaker/TrainingJobs")));
     assert!(!allows(&doc, &metric("AWS/EC2")));
-    assert!(!allows(&doc, &Request::new("cloudwatch:PutMetricData", "*")));
+    assert!(!allows(
+        &doc,
+        &Request::new("cloudwatch:PutMetricData", "*")
+    ));
 }
 
 #[test]
@@ -342,7 +414,11 @@ fn every_statement_has_a_unique_alphanumeric_sid() {
 #[test]
 fn statement_sids_name_the_resource_kind() {
     let doc = pipeline_policy(&full_scope());
-    let sids: Vec<&str> = doc.statements.iter().filter_map(|s| s.sid.as_deref()).collect();
+    let sids: Vec<&str> = doc
+        .statements
+        .iter()
+        .filter_map(|s| s.sid.as_deref())
+        .collect();
     for sid in [
         "KfpIamSageMakerTrainingJob",
         "KfpIamSageMakerHyperParameterTuningJob",
@@ -373,14 +449,26 @@ fn fill_arn_replaces_scope_placeholders_and_wildcards_names() {
         fill_arn(format, &scope),
         "arn:aws:robomaker:us-west-2:111122223333:simulation-application/*/*"
     );
-    assert_eq!(fill_arn("arn:${Partition}:s3:::${BucketName}", &scope), "arn:aws:s3:::*");
+    assert_eq!(
+        fill_arn("arn:${Partition}:s3:::${BucketName}", &scope),
+        "arn:aws:s3:::*"
+    );
     assert_eq!(fill_arn("broken ${Partition", &scope), "broken ${Partition");
 }
 
 #[test]
 fn helpers_build_sid_words_and_log_group_prefixes() {
-    assert_eq!(camel("hyper-parameter-tuning-job"), "HyperParameterTuningJob");
+    assert_eq!(
+        camel("hyper-parameter-tuning-job"),
+        "HyperParameterTuningJob"
+    );
     assert_eq!(camel("simulationJob"), "SimulationJob");
-    assert_eq!(log_group_prefix("/aws/sagemaker/TrainingJobs"), "/aws/sagemaker/*");
-    assert_eq!(log_group_prefix("/aws/robomaker/SimulationJobs"), "/aws/robomaker/*");
+    assert_eq!(
+        log_group_prefix("/aws/sagemaker/TrainingJobs"),
+        "/aws/sagemaker/*"
+    );
+    assert_eq!(
+        log_group_prefix("/aws/robomaker/SimulationJobs"),
+        "/aws/robomaker/*"
+    );
 }

@@ -151,7 +151,10 @@ impl Desired {
             pipeline_roles,
             pipeline_policies: s.identity.policies.clone(),
             role_path: format!("/kfp-iam/{}/", spec.metadata.name),
-            issuer: resolved.issuer.map(|i| i.trim_start_matches("https://").to_owned()),
+            issuer: resolved
+                .issuer
+                .filter(|_| mode == IdentityMode::Irsa)
+                .map(|i| i.trim_start_matches("https://").to_owned()),
             create_provider: s.identity.create_oidc_provider,
             role: s.execution_role.name.clone(),
             role_policies: s.execution_role.policies.clone(),

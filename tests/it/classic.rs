@@ -41,7 +41,7 @@ async fn default_spec_creates_the_classic_setup_and_a_second_apply_writes_nothin
     assert_eq!(report["kind"], "ApplyReport");
     let role_arn = report["outputs"]["executionRoleArn"].as_str().expect("role ARN").to_owned();
     assert!(role_arn.ends_with(":role/sagemaker-kfp-role"), "{role_arn}");
-    assert_eq!(report["outputs"]["secret"], "kubeflow/aws-secret");
+    assert_eq!(report["outputs"]["secrets"], serde_json::json!(["kubeflow/aws-secret"]));
     assert_eq!(report["outputs"]["nodeRoles"], serde_json::json!([env.node_role]));
 
     // Level 1: the user, its policy, and a working key in the Secret.

@@ -272,3 +272,244 @@ fn missing_ownership_tag_on_owned_role_is_not_possible_but_extra_tags_are_added(
     let plan = diff(&d, &observed, DiffOptions::default()).unwrap();
     assert_eq!(ops(&plan), ["TagUser", "TagRole"]);
 }
+
+fn irsa_spec(layout: RoleLayout) -> Spec {
+    let mut spec = Spec::default();
+    spec.spec.cluster = Some("c".into());
+    spec.spec.identity.mode = IdentityMode::Irsa;
+    spec.spec.identity.roles = layout;
+    spec
+}
+
+fn irsa_desired(layout: RoleLayout, namespaces: &[&str]) -> Desired {
+    Desired::new(&irsa_spec(layout), resolved(namespaces))
+}
+
+fn irsa_observed(namespaces: &[&str]) -> Observed {
+    Observed {
+        namespaces: namespaces.iter().map(|n| (*n).to_owned()).collect(),
+        ..converged()
+    }
+}
+
+fn subjects(trust: &Value) -> Vec<String> {
+    let statement = trust["Statement"].as_array().unwrap().iter()
+        .find(|s| s["Sid"] == IRSA_SID).unwrap();
+    let sub = &statement["Condition"]["StringEquals"]
+        ["oidc.eks.us-east-1.amazonaws.com/id/ABC:sub"];
+    match sub {
+        Value::String(s) => vec![s.clone()],
+        list => list.as_array().unwrap().iter().map(|v| v.as_str().unwrap().into()).collect(),
+    }
+}
+
+#[test]
+fn irsa_on_an_empty_account_creates_provider_role_and_annotations() {
+    let d = irsa_desired(RoleLayout::Shared, &["team-a", "team-b", "team-c"]);
+    let plan = diff(&d, &irsa_observed(&["team-a", "team-b", "team-c"]), DiffOptions::default())
+        .unwrap();
+    let ops = ops(&plan);
+    assert_eq!(ops.iter().filter(|o| **o == "CreateOidcProvider").count(), 1);
+    assert_eq!(ops.iter().filter(|o| **o == "AnnotateServiceAccount").count(), 3);
+    assert!(!ops.contains(&"CreateUser"), "irsa makes no IAM user: {ops:?}");
+    let Change::CreateRole { trust, path, .. } = &of_kind(&plan, ResourceKind::PipelineRole)
+        .changes[0] else { panic!() };
+    assert_eq!(path.as_deref(), Some("/kfp-iam/kubeflow-sagemaker/"));
+    assert_eq!(subjects(trust), [
+        "system:serviceaccount:team-a:default-editor",
+        "system:serviceaccount:team-b:default-editor",
+        "system:serviceaccount:team-c:default-editor",
+    ]);
+    let waves: Vec<(ResourceKind, u8)> = plan.resources.iter().map(|r| (r.kind, r.wave)).collect();
+    assert!(waves.contains(&(ResourceKind::OidcProvider, 0)));
+    assert!(waves.contains(&(ResourceKind::PipelineRole, 1)));
+    assert!(waves.contains(&(ResourceKind::ServiceAccount, 2)));
+}
+
+/// The observed state after applying `d` in irsa mode, with `extra` trust statements.
+fn irsa_converged(d: &Desired, extra: Vec<Value>) -> Observed {
+    let mut observed = irsa_observed(&d.targets.iter().map(|t| t.namespace.as_str())
+        .collect::<Vec<_>>());
+    observed.provider = Some(OidcProvider {
+        arn: d.provider_arn().unwrap(),
+        url: d.issuer.clone().unwrap(),
+        client_ids: vec!["sts.amazonaws.com".into()],
+        tags: owned_tags(),
+    });
+    for role in &d.pipeline_roles {
+        let mut statements = extra.clone();
+        statements.extend(d.pipeline_trust_statements(role));
+        observed.pipeline_roles.insert(role.name.clone(), crate::plan::ObservedRole {
+            role: Role {
+                name: role.name.clone(),
+                arn: d.pipeline_role_arn(&role.name),
+                trust: Desired::fresh_trust(statements).to_string(),
+                tags: owned_tags(),
+            },
+            policies: d.pipeline_policies.clone(),
+        });
+    }
+    for t in &d.targets {
+        let role = d.pipeline_roles.iter().find(|r| r.targets.contains(t)).unwrap();
+        let sa = ServiceAccountState {
+            namespace: t.namespace.clone(),
+            name: t.service_account.clone(),
+            annotations: [(ROLE_ARN_ANNOTATION.to_owned(), d.pipeline_role_arn(&role.name))]
+                .into(),
+            labels: [(ACCESS_LABEL.to_owned(), d.spec_name.clone())].into(),
+        };
+        observed.labelled_accounts.push(sa.clone());
+        observed.service_accounts.insert((t.namespace.clone(), t.service_account.clone()), sa);
+    }
+    observed
+}
+
+#[test]
+fn converged_irsa_plans_no_change() {
+    for layout in [RoleLayout::Shared, RoleLayout::PerNamespace] {
+        let d = irsa_desired(layout, &["team-a", "team-b", "team-c"]);
+        let plan = diff(&d, &irsa_converged(&d, vec![]), DiffOptions::default()).unwrap();
+        assert!(!plan.has_changes(), "{layout:?}: {:?}", ops(&plan));
+    }
+}
+
+#[test]
+fn removing_a_namespace_removes_exactly_its_subject_and_annotation() {
+    let before = irsa_desired(RoleLayout::Shared, &["team-a", "team-b", "team-c"]);
+    let observed = irsa_converged(&before, vec![]);
+    let after = irsa_desired(RoleLayout::Shared, &["team-a", "team-c"]);
+    let plan = diff(&after, &observed, DiffOptions::default()).unwrap();
+    assert_eq!(ops(&plan), ["UpdateTrust", "UnannotateServiceAccount"]);
+    let Change::UpdateTrust { to, .. } = &of_kind(&plan, ResourceKind::PipelineRole).changes[0]
+    else { panic!() };
+    assert_eq!(subjects(to), [
+        "system:serviceaccount:team-a:default-editor",
+        "system:serviceaccount:team-c:default-editor",
+    ]);
+    let unannotated = plan.resources.iter().find(|r| !r.changes.is_empty()
+        && r.kind == ResourceKind::ServiceAccount).unwrap();
+    assert_eq!(unannotated.name, "team-b/default-editor");
+}
+
+#[test]
+fn trust_statement_written_by_someone_else_survives_a_scope_change() {
+    let before = irsa_desired(RoleLayout::Shared, &["team-a", "team-b"]);
+    let foreign = json!({"Sid": "Theirs", "Effect": "Allow",
+        "Principal": {"AWS": "arn:aws:iam::123456789012:root"}, "Action": "sts:AssumeRole"});
+    let observed = irsa_converged(&before, vec![foreign.clone()]);
+    let after = irsa_desired(RoleLayout::Shared, &["team-a"]);
+    let plan = diff(&after, &observed, DiffOptions::default()).unwrap();
+    let Change::UpdateTrust { to, .. } = &of_kind(&plan, ResourceKind::PipelineRole).changes[0]
+    else { panic!() };
+    assert_eq!(to["Statement"][0], foreign);
+    assert_eq!(to["Statement"].as_array().unwrap().len(), 2);
+}
+
+#[test]
+fn shared_trust_over_the_quota_is_a_blocker_suggesting_per_namespace_roles() {
+    let names: Vec<String> = (0..60).map(|i| format!("profile-{i:03}")).collect();
+    let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+    let d = irsa_desired(RoleLayout::Shared, &refs);
+    let plan = diff(&d, &irsa_observed(&refs), DiffOptions::default()).unwrap();
+    let reason = &plan.blockers.iter().find(|b| b.kind == ResourceKind::PipelineRole)
+        .unwrap().reason;
+    assert!(reason.contains("2048") && reason.contains("per-namespace"), "{reason}");
+
+    let d = irsa_desired(RoleLayout::PerNamespace, &refs);
+    let plan = diff(&d, &irsa_observed(&refs), DiffOptions::default()).unwrap();
+    assert!(plan.blockers.is_empty(), "{:?}", plan.blockers);
+    assert_eq!(ops(&plan).iter().filter(|o| **o == "CreateRole").count(), 60 + 0);
+}
+
+#[test]
+fn per_namespace_role_out_of_scope_is_deleted() {
+    let before = irsa_desired(RoleLayout::PerNamespace, &["team-a", "team-b"]);
+    let mut observed = irsa_converged(&before, vec![]);
+    let stale = observed.pipeline_roles.remove("kfp-pipelines-team-b").unwrap();
+    observed.stale_roles.push(stale.role);
+    let after = irsa_desired(RoleLayout::PerNamespace, &["team-a"]);
+    let plan = diff(&after, &observed, DiffOptions::default()).unwrap();
+    assert_eq!(ops(&plan), ["UnannotateServiceAccount", "DeleteRole"]);
+    let delete = plan.resources.iter().find(|r| r.changes.iter()
+        .any(|c| matches!(c, Change::DeleteRole { .. }))).unwrap();
+    assert_eq!(delete.wave, 3, "roles go after the annotations that name them");
+}
+
+#[test]
+fn service_account_annotated_by_someone_else_blocks_without_adopt() {
+    let d = irsa_desired(RoleLayout::Shared, &["team-a"]);
+    let mut observed = irsa_converged(&d, vec![]);
+    let sa = observed.service_accounts.values_mut().next().unwrap();
+    sa.labels.clear();
+    sa.annotations.insert(ROLE_ARN_ANNOTATION.into(), "arn:aws:iam::1:role/theirs".into());
+    observed.labelled_accounts.clear();
+    let plan = diff(&d, &observed, DiffOptions::default()).unwrap();
+    assert!(plan.blockers[0].reason.contains("arn:aws:iam::1:role/theirs"));
+    let plan = diff(&d, &observed, DiffOptions { adopt: true }).unwrap();
+    assert_eq!(ops(&plan), ["AnnotateServiceAccount"]);
+}
+
+#[test]
+fn missing_provider_without_permission_to_create_it_blocks() {
+    let mut spec = irsa_spec(RoleLayout::Shared);
+    spec.spec.identity.create_oidc_provider = false;
+    let d = Desired::new(&spec, resolved(&["team-a"]));
+    let plan = diff(&d, &irsa_observed(&["team-a"]), DiffOptions::default()).unwrap();
+    let reason = &plan.blockers[0].reason;
+    assert!(reason.contains("createOidcProvider") && reason.contains("eksctl"), "{reason}");
+}
+
+#[test]
+fn pod_identity_associates_each_service_account_and_removes_stale_ones() {
+    let mut spec = irsa_spec(RoleLayout::Shared);
+    spec.spec.identity.mode = IdentityMode::PodIdentity;
+    let d = Desired::new(&spec, resolved(&["team-a", "team-b"]));
+    let mut observed = irsa_observed(&["team-a", "team-b"]);
+    observed.associations.push(PodIdentityAssociation {
+        id: "a-1".into(),
+        namespace: "gone".into(),
+        service_account: "default-editor".into(),
+        role_arn: d.pipeline_role_arn("kfp-pipelines"),
+    });
+    let plan = diff(&d, &observed, DiffOptions::default()).unwrap();
+    let ops = ops(&plan);
+    assert_eq!(ops.iter().filter(|o| **o == "CreatePodIdentityAssociation").count(), 2);
+    assert!(ops.contains(&"DeletePodIdentityAssociation"));
+    assert!(!ops.contains(&"CreateOidcProvider"));
+    let Change::CreateRole { trust, .. } = &of_kind(&plan, ResourceKind::PipelineRole)
+        .changes[0] else { panic!() };
+    assert_eq!(trust["Statement"][0]["Principal"]["Service"], "pods.eks.amazonaws.com");
+    assert_eq!(trust["Statement"][0]["Action"], json!(["sts:AssumeRole", "sts:TagSession"]));
+}
+
+#[test]
+fn access_key_is_created_once_and_copied_into_every_other_namespace() {
+    let d = Desired::new(&Spec::default(), resolved(&["team-a", "team-b", "team-c"]));
+    let mut observed = empty();
+    observed.namespaces = ["team-a", "team-b", "team-c"].map(String::from).into();
+    observed.secrets = ["team-a", "team-b", "team-c"].iter().map(|n| ObservedSecret {
+        namespace: (*n).into(),
+        state: None,
+        health: KeyHealth::Missing,
+    }).collect();
+    let plan = diff(&d, &observed, DiffOptions::default()).unwrap();
+    assert_eq!(ops(&plan).iter().filter(|o| **o == "CreateAccessKey").count(), 1);
+    assert_eq!(ops(&plan).iter().filter(|o| **o == "CopyAccessKey").count(), 2);
+    let waves: Vec<u8> = plan.resources.iter().filter(|r| r.kind == ResourceKind::Secret)
+        .map(|r| r.wave).collect();
+    assert_eq!(waves, [1, 2, 2], "copies run after the key exists");
+}
+
+#[test]
+fn working_key_in_one_namespace_is_copied_instead_of_creating_another() {
+    let d = Desired::new(&Spec::default(), resolved(&["kubeflow", "team-a"]));
+    let mut observed = converged();
+    observed.namespaces.insert("team-a".into());
+    observed.secrets.push(ObservedSecret {
+        namespace: "team-a".into(),
+        state: None,
+        health: KeyHealth::Missing,
+    });
+    let plan = diff(&d, &observed, DiffOptions::default()).unwrap();
+    assert_eq!(ops(&plan), ["CopyAccessKey"]);
+}

@@ -3,6 +3,7 @@
 //! environment for the whole run. Tests isolate themselves by unique names and namespaces.
 
 mod classic;
+mod irsa;
 mod common;
 mod repair;
 mod safety;

@@ -335,6 +335,12 @@ fn has_wildcard(text: &str) -> bool {
     text.contains(['*', '?'])
 }
 
+/// Whether an action pattern matches an action, case-insensitively, as AWS matches `Action`:
+/// `*` matches any run of characters (colons included) and `?` any one character.
+pub fn action_matches(pattern: &str, action: &str) -> bool {
+    wildcard_match(pattern, action)
+}
+
 /// Case-insensitive matching of `*` (any run) and `?` (any one character).
 fn wildcard_match(pattern: &str, text: &str) -> bool {
     let pattern: Vec<char> = pattern.to_lowercase().chars().collect();

@@ -74,3 +74,17 @@ fn invalid_cluster_flag_fails_before_contacting_anything() {
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr.contains("spec.cluster: `-bad`"), "{stderr}");
 }
+
+#[test]
+fn every_documented_example_is_a_valid_spec() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/examples");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let out = kfp_iam().args(["spec", "validate", "-f"]).arg(&path).output().unwrap();
+        assert!(out.status.success(), "{}: {}", path.display(),
+            String::from_utf8_lossy(&out.stderr));
+        seen += 1;
+    }
+    assert!(seen >= 6, "only {seen} examples");
+}

@@ -176,12 +176,7 @@ impl At<'_> {
     }
 }
 
-fn document_finding(
-    severity: Severity,
-    code: &'static str,
-    message: String,
-    fix: &str,
-) -> Finding {
+fn document_finding(severity: Severity, code: &'static str, message: String, fix: &str) -> Finding {
     Finding {
         severity,
         code,
@@ -269,6 +264,8 @@ fn check_empty(at: &mut At, statement: &Statement) {
 }
 
 fn check_actions(at: &mut At, statement: &Statement) {
+    // Actions of services outside the catalog, grouped by prefix: one warning per service.
+    let mut unchecked: Vec<(&str, Vec<&str>)> = Vec::new();
     for action in statement.action.patterns() {
         match catalog::action_exists(action) {
             ActionKnown::Yes => {}
@@ -280,12 +277,10 @@ fn check_actions(at: &mut At, statement: &Statement) {
             ),
             ActionKnown::UnknownService => {
                 let prefix = action.split(':').next().unwrap_or_default();
-                at.push(
-                    Severity::Warning,
-                    codes::UNKNOWN_SERVICE,
-                    format!("service `{prefix}` is not in catalog, so `{action}` was not checked"),
-                    "check the service prefix against the AWS service authorization reference",
-                );
+                match unchecked.iter_mut().find(|(p, _)| *p == prefix) {
+                    Some((_, actions)) => actions.push(action),
+                    None => unchecked.push((prefix, vec![action])),
+                }
             }
             ActionKnown::UnknownAction => {
                 let fix = match suggestion(action) {
@@ -302,6 +297,19 @@ fn check_actions(at: &mut At, statement: &Statement) {
                 );
             }
         }
+    }
+    for (prefix, actions) in unchecked {
+        let what = match actions.as_slice() {
+            [one] => format!("`{one}` was"),
+            [first, rest @ ..] => format!("`{first}` and {} more were", rest.len()),
+            [] => continue,
+        };
+        at.push(
+            Severity::Warning,
+            codes::UNKNOWN_SERVICE,
+            format!("service `{prefix}` is not in catalog, so {what} not checked"),
+            "check the service prefix against the AWS service authorization reference",
+        );
     }
 }
 
@@ -448,7 +456,13 @@ fn statement_strings(statement: &Statement) -> Vec<(&'static str, &str)> {
     if let Some(sid) = &statement.sid {
         out.push(("Sid", sid));
     }
-    out.extend(statement.action.patterns().iter().map(|a| ("Action", a.as_str())));
+    out.extend(
+        statement
+            .action
+            .patterns()
+            .iter()
+            .map(|a| ("Action", a.as_str())),
+    );
     if let Some(resource) = &statement.resource {
         out.extend(resource.patterns().iter().map(|r| ("Resource", r.as_str())));
     }
@@ -508,7 +522,10 @@ fn placeholder(text: &str) -> Option<(Severity, String)> {
         return Some((Severity::Error, "a `<...>` placeholder".to_owned()));
     }
     if text.contains("{{") && text.contains("}}") {
-        return Some((Severity::Error, "a `{{...}}` template placeholder".to_owned()));
+        return Some((
+            Severity::Error,
+            "a `{{...}}` template placeholder".to_owned(),
+        ));
     }
     let mut outside = String::new();
     let mut rest = text;
@@ -559,7 +576,7 @@ fn placeholder(text: &str) -> Option<(Severity, String)> {
 /// An account or region part of an ARN that cannot be one, e.g. `arn:aws:iam::acct-id:...`.
 fn arn_placeholder(text: &str) -> Option<(Severity, String)> {
     let parts: Vec<&str> = text.splitn(6, ':').collect();
-    let [_, _, _, region, account, _] = parts.as_slice() else {
+    let ["arn", _, _, region, account, _] = parts.as_slice() else {
         return None;
     };
     let free = |part: &str| part.is_empty() || part.contains(['*', '?']) || part.contains("${");

@@ -7,6 +7,7 @@
 pub mod catalog;
 mod eval;
 pub mod generate;
+pub mod lint;
 mod model;
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ pub mod aws;
 pub mod cli;
 pub mod kube;
 pub mod plan;
+pub mod retry;
 pub mod policy;
 pub mod secret;
 pub mod spec;

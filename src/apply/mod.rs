@@ -16,7 +16,7 @@ use futures::{StreamExt, stream};
 use serde::Serialize;
 use tracing::{Instrument, info, info_span, warn};
 
-use crate::aws::{Aws, AwsError, CallCounts};
+use crate::aws::{Aws, AwsError, CallCounts, ErrorKind};
 use crate::kube::{Kube, KubeError};
 use crate::plan::{
     ACCESS_KEY_ID_KEY, ACCESS_LABEL, Blocker, CONCURRENCY, Change, Desired, Observed, Plan,
@@ -111,6 +111,19 @@ impl ApplyReport {
     }
 }
 
+/// Hears about each change as it finishes, to show progress.
+pub trait Progress: Send + Sync {
+    fn begin(&self, _total: usize) {}
+    fn finished(&self, _change: &AppliedChange) {}
+    fn end(&self) {}
+}
+
+/// Shows nothing.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Silent;
+
+impl Progress for Silent {}
+
 /// Runs `plan`; see the module documentation for the guarantees.
 pub async fn apply(
     plan: &Plan,
@@ -119,6 +132,18 @@ pub async fn apply(
     aws: &impl Aws,
     kube: &impl Kube,
 ) -> Result<ApplyReport, ApplyError> {
+    apply_with_progress(plan, desired, observed, aws, kube, &Silent).await
+}
+
+/// [`apply`], reporting each finished change to `progress`.
+pub async fn apply_with_progress(
+    plan: &Plan,
+    desired: &Desired,
+    observed: &Observed,
+    aws: &impl Aws,
+    kube: &impl Kube,
+    progress: &impl Progress,
+) -> Result<ApplyReport, ApplyError> {
     if !plan.blockers.is_empty() {
         return Err(ApplyError::Blocked(plan.blockers.clone()));
     }
@@ -126,6 +151,7 @@ pub async fn apply(
 
     let mut changes = Vec::new();
     let mut failed = false;
+    progress.begin(plan.change_count());
     let last_wave = plan.resources.iter().map(|r| r.wave).max().unwrap_or_default();
     for wave in 0..=last_wave {
         let resources = plan.resources.iter().filter(|r| r.wave == wave && !r.changes.is_empty());
@@ -134,7 +160,7 @@ pub async fn apply(
             continue;
         }
         let runs: Vec<_> = stream::iter(resources)
-            .map(|resource| run_resource(resource, aws, kube))
+            .map(|resource| run_resource(resource, aws, kube, progress))
             .buffered(CONCURRENCY)
             .collect()
             .await;
@@ -149,6 +175,7 @@ pub async fn apply(
         }
     }
 
+    progress.end();
     let calls = Calls { aws: aws.calls(), kubernetes: kube.calls() };
     let report = ApplyReport { changes, outputs, calls };
     match report.failed() {
@@ -188,6 +215,7 @@ async fn run_resource(
     resource: &ResourcePlan,
     aws: &impl Aws,
     kube: &impl Kube,
+    progress: &impl Progress,
 ) -> (Vec<AppliedChange>, Option<(ResourceKind, String)>) {
     let span = info_span!("resource", kind = ?resource.kind, name = %resource.name);
     async {
@@ -210,13 +238,15 @@ async fn run_resource(
                     }
                 }
             };
-            applied.push(AppliedChange {
+            let change = AppliedChange {
                 kind: resource.kind,
                 resource: resource.name.clone(),
                 summary: change.summary(),
                 change: change.clone(),
                 outcome,
-            });
+            };
+            progress.finished(&change);
+            applied.push(change);
         }
         (applied, created)
     }
@@ -236,7 +266,15 @@ async fn execute(
 ) -> Result<Option<String>, WriteError> {
     info!(change = %change.summary(), "applying");
     match change {
-        Change::CreateUser { user, tags } => return Ok(Some(aws.create_user(user, tags).await?.arn)),
+        Change::CreateUser { user, tags } => {
+            // A retried create whose first attempt went through finds the user there.
+            return match aws.create_user(user, tags).await {
+                Err(e) if e.kind == ErrorKind::AlreadyExists => {
+                    Ok(aws.get_user(user).await?.map(|u| u.arn))
+                }
+                other => Ok(Some(other?.arn)),
+            };
+        }
         Change::TagUser { user, tags } => aws.tag_user(user, tags).await?,
         Change::AttachUserPolicy { user, policy_arn } => {
             aws.attach_user_policy(user, policy_arn).await?
@@ -254,8 +292,13 @@ async fn execute(
             kube.apply_secret(namespace, secret, &managed_labels(), &BTreeMap::new()).await?
         }
         Change::CreateRole { role, path, trust, tags } => {
-            let created = aws.create_role(role, path.as_deref(), &trust.to_string(), tags).await?;
-            return Ok(Some(created.arn));
+            let trust = trust.to_string();
+            return match aws.create_role(role, path.as_deref(), &trust, tags).await {
+                Err(e) if e.kind == ErrorKind::AlreadyExists => {
+                    Ok(aws.get_role(role).await?.map(|r| r.arn))
+                }
+                other => Ok(Some(other?.arn)),
+            };
         }
         Change::DeleteRole { role } => delete_role(role, aws).await?,
         Change::CopyAccessKey { from_namespace, namespace, secret } => {
@@ -269,7 +312,10 @@ async fn execute(
             kube.apply_secret(namespace, secret, &managed_labels(), &data).await?
         }
         Change::CreateOidcProvider { url, client_ids, tags } => {
-            aws.create_oidc_provider(url, client_ids, tags).await?;
+            match aws.create_oidc_provider(url, client_ids, tags).await {
+                Err(e) if e.kind == ErrorKind::AlreadyExists => {}
+                other => drop(other?),
+            }
         }
         Change::ApplyServiceAccount { namespace, name, role_arn, access } => {
             let (annotations, labels) = match role_arn {
@@ -283,8 +329,12 @@ async fn execute(
         }
         Change::CreatePodIdentityAssociation { cluster, namespace, service_account, role_arn } => {
             let tags = managed_labels();
-            aws.create_pod_identity_association(cluster, namespace, service_account, role_arn,
-                &tags).await?
+            let created = aws.create_pod_identity_association(cluster, namespace,
+                service_account, role_arn, &tags).await;
+            match created {
+                Err(e) if e.kind == ErrorKind::AlreadyExists => {}
+                other => other?,
+            }
         }
         Change::UpdatePodIdentityAssociation { cluster, id, role_arn } => {
             aws.update_pod_identity_association(cluster, id, role_arn).await?

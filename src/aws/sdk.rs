@@ -26,7 +26,18 @@ pub struct SdkAws {
 impl SdkAws {
     /// Loads the AWS configuration chain; `region` overrides the chain's region.
     pub async fn connect(region: Option<&str>) -> Result<Self> {
-        let mut loader = aws_config::defaults(BehaviorVersion::latest());
+        // Throttling, 5xx and broken connections are retried with jittered backoff; a call
+        // that hangs is cut off rather than stalling the run.
+        let retry = aws_config::retry::RetryConfig::standard()
+            .with_max_attempts(6)
+            .with_max_backoff(std::time::Duration::from_secs(5));
+        let timeouts = aws_config::timeout::TimeoutConfig::builder()
+            .connect_timeout(std::time::Duration::from_secs(5))
+            .operation_attempt_timeout(std::time::Duration::from_secs(20))
+            .build();
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .retry_config(retry)
+            .timeout_config(timeouts);
         if let Some(region) = region {
             loader = loader.region(Region::new(region.to_owned()));
         }

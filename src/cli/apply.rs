@@ -5,7 +5,9 @@ use clap::Args;
 use super::output::{Format, Paint, document, print, print_document};
 use super::plan::kind_label;
 use super::{Exit, SpecSource, connect};
-use crate::apply::{ApplyError, ApplyReport, Outcome, apply};
+use std::io::IsTerminal;
+
+use crate::apply::{AppliedChange, ApplyError, ApplyReport, Outcome, Progress, apply_with_progress};
 use crate::plan::{DiffOptions, plan};
 
 #[derive(Debug, Args)]
@@ -24,7 +26,8 @@ pub async fn run(args: ApplyArgs, color: bool) -> anyhow::Result<Exit> {
     let (aws, kube) = connect(&spec).await?;
     let (desired, observed, plan) =
         plan(&spec, &aws, &kube, DiffOptions { adopt: args.adopt }).await?;
-    let result = apply(&plan, &desired, &observed, &aws, &kube).await;
+    let bar = Bar::for_terminal(args.output, plan.change_count());
+    let result = apply_with_progress(&plan, &desired, &observed, &aws, &kube, &bar).await;
 
     let report = match &result {
         Ok(report) => report,
@@ -38,6 +41,39 @@ pub async fn run(args: ApplyArgs, color: bool) -> anyhow::Result<Exit> {
     }
     result?;
     Ok(Exit::Success)
+}
+
+/// A progress bar on stderr, for runs big enough to need one and only on a terminal.
+struct Bar(Option<indicatif::ProgressBar>);
+
+impl Bar {
+    fn for_terminal(output: Format, changes: usize) -> Self {
+        let wanted = output == Format::Human && changes > 20 && std::io::stderr().is_terminal();
+        Self(wanted.then(|| {
+            let bar = indicatif::ProgressBar::new(changes as u64);
+            if let Ok(style) =
+                indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} changes {msg}")
+            {
+                bar.set_style(style);
+            }
+            bar
+        }))
+    }
+}
+
+impl Progress for Bar {
+    fn finished(&self, change: &AppliedChange) {
+        if let Some(bar) = &self.0 {
+            bar.set_message(change.resource.clone());
+            bar.inc(1);
+        }
+    }
+
+    fn end(&self) {
+        if let Some(bar) = &self.0 {
+            bar.finish_and_clear();
+        }
+    }
 }
 
 /// What apply did, then the outputs users copy into their pipelines.

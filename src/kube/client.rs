@@ -10,17 +10,20 @@ use kube::api::{GroupVersionKind, PostParams};
 use tracing::debug;
 
 use super::{ErrorKind, Kube, KubeError, Result, SecretState, ServiceAccountState};
+use crate::retry::{Backoff, TokioSleeper, retry};
 use crate::aws::{CallCounter, CallCounts};
 use crate::secret::SecretValue;
 
 /// Field manager for server-side apply.
 const FIELD_MANAGER: &str = "kfp-iam";
 
-/// A kube-rs client with call counting.
+/// A kube-rs client with call counting and retries of transient failures (429, 5xx,
+/// 409 conflicts, broken connections).
 #[derive(Clone)]
 pub struct KubeClient {
     client: kube::Client,
     counter: std::sync::Arc<CallCounter>,
+    backoff: Backoff,
 }
 
 impl std::fmt::Debug for KubeClient {
@@ -35,11 +38,27 @@ impl KubeClient {
         let client = kube::Client::try_default().await.map_err(|e| {
             KubeError::new("connect", "cluster", ErrorKind::Config, error_chain(&e))
         })?;
-        Ok(Self { client, counter: Default::default() })
+        Ok(Self::from_client(client))
     }
 
     pub fn from_client(client: kube::Client) -> Self {
-        Self { client, counter: Default::default() }
+        Self { client, counter: Default::default(), backoff: Backoff::default() }
+    }
+
+    /// Runs `call`, retrying transient failures; errors name `operation` and `resource`.
+    async fn retrying<T, F, Fut>(&self, operation: &'static str, resource: &str, mut call: F)
+        -> Result<T>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = std::result::Result<T, kube::Error>>,
+    {
+        let retryable = |e: &KubeError| e.kind.is_retryable();
+        retry(&self.backoff, &TokioSleeper, retryable, || {
+            let pending = call();
+            let resource = resource.to_owned();
+            async move { pending.await.map_err(|e| classify(operation, &resource, e)) }
+        })
+        .await
     }
 }
 
@@ -93,17 +112,15 @@ impl Kube for KubeClient {
     async fn namespace_exists(&self, namespace: &str) -> Result<bool> {
         self.counter.read();
         let api: Api<Namespace> = Api::all(self.client.clone());
-        match api.get_opt(namespace).await {
-            Ok(found) => Ok(found.is_some()),
-            Err(e) => Err(classify("get namespace", namespace, e)),
-        }
+        let found = self.retrying("get namespace", namespace, || api.get_opt(namespace)).await?;
+        Ok(found.is_some())
     }
 
     async fn get_secret(&self, namespace: &str, name: &str) -> Result<Option<SecretState>> {
         self.counter.read();
         let api: Api<Secret> = Api::namespaced(self.client.clone(), namespace);
         let resource = format!("{namespace}/{name}");
-        let found = api.get_opt(name).await.map_err(|e| classify("get secret", &resource, e))?;
+        let found = self.retrying("get secret", &resource, || api.get_opt(name)).await?;
         Ok(found.map(secret_state))
     }
 
@@ -111,7 +128,7 @@ impl Kube for KubeClient {
         self.counter.read();
         let api: Api<Secret> = Api::all(self.client.clone());
         let params = ListParams::default().fields(&format!("metadata.name={name}"));
-        let list = api.list(&params).await.map_err(|e| classify("list secrets", name, e))?;
+        let list = self.retrying("list secrets", name, || api.list(&params)).await?;
         Ok(list
             .items
             .into_iter()
@@ -148,9 +165,8 @@ impl Kube for KubeClient {
         body["kind"] = "Secret".into();
         debug!(secret = %resource, "applying secret");
         let params = PatchParams::apply(FIELD_MANAGER).force();
-        api.patch(name, &params, &Patch::Apply(&body))
-            .await
-            .map_err(|e| classify("apply secret", &resource, e))?;
+        let patch = Patch::Apply(&body);
+        self.retrying("apply secret", &resource, || api.patch(name, &params, &patch)).await?;
         Ok(())
     }
 
@@ -161,8 +177,8 @@ impl Kube for KubeClient {
         if let Some(selector) = label_selector {
             params = params.labels(selector);
         }
-        let list = api.list_metadata(&params).await;
-        let list = list.map_err(|e| classify("list namespaces", label_selector.unwrap_or("*"), e))?;
+        let what = label_selector.unwrap_or("*");
+        let list = self.retrying("list namespaces", what, || api.list_metadata(&params)).await?;
         Ok(list.items.into_iter().filter_map(|n| n.metadata.name).collect())
     }
 
@@ -171,8 +187,9 @@ impl Kube for KubeClient {
         let gvk = GroupVersionKind::gvk("kubeflow.org", "v1", "Profile");
         let resource = ApiResource::from_gvk_with_plural(&gvk, "profiles");
         let api: Api<DynamicObject> = Api::all_with(self.client.clone(), &resource);
-        let list = api.list_metadata(&ListParams::default()).await;
-        let list = list.map_err(|e| classify("list profiles", "profiles.kubeflow.org", e))?;
+        let params = ListParams::default();
+        let what = "profiles.kubeflow.org";
+        let list = self.retrying("list profiles", what, || api.list_metadata(&params)).await?;
         Ok(list.items.into_iter().filter_map(|p| p.metadata.name).collect())
     }
 
@@ -191,8 +208,8 @@ impl Kube for KubeClient {
             params = params.labels(labels);
         }
         let what = field_selector.or(label_selector).unwrap_or("*");
-        let list = api.list_metadata(&params).await;
-        let list = list.map_err(|e| classify("list service accounts", what, e))?;
+        let call = || api.list_metadata(&params);
+        let list = self.retrying("list service accounts", what, call).await?;
         Ok(list
             .items
             .into_iter()
@@ -226,9 +243,9 @@ impl Kube for KubeClient {
             },
         });
         let params = PatchParams::apply(FIELD_MANAGER).force();
-        api.patch(name, &params, &Patch::Apply(&body))
-            .await
-            .map_err(|e| classify("apply service account", &resource, e))?;
+        let patch = Patch::Apply(&body);
+        let call = || api.patch(name, &params, &patch);
+        self.retrying("apply service account", &resource, call).await?;
         Ok(())
     }
 
@@ -250,8 +267,9 @@ impl Kube for KubeClient {
             },
             ..TokenRequest::default()
         };
-        let out = api.create_token_request(name, &PostParams::default(), &request).await;
-        let out = out.map_err(|e| classify("request token for", &resource, e))?;
+        let params = PostParams::default();
+        let call = || api.create_token_request(name, &params, &request);
+        let out = self.retrying("request token for", &resource, call).await?;
         let token = out.status.map(|s| s.token).unwrap_or_default();
         Ok(SecretValue::new(token))
     }

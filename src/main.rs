@@ -22,7 +22,10 @@ fn main() -> std::process::ExitCode {
         _ => "trace",
     };
     let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new(format!("kfp_iam={level},warn")));
+        .unwrap_or_else(|_| {
+            // Waiting on IAM's eventual consistency is always worth saying.
+            EnvFilter::new(format!("kfp_iam={level},kfp_iam::wait=info,warn"))
+        });
     tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
 
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {

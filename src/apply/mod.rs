@@ -19,9 +19,11 @@ use tracing::{Instrument, info, info_span, warn};
 use crate::aws::{Aws, AwsError, CallCounts, ErrorKind};
 use crate::kube::{Kube, KubeError};
 use crate::plan::{
-    ACCESS_KEY_ID_KEY, ACCESS_LABEL, Blocker, CONCURRENCY, Change, Desired, Observed, Plan,
-    ROLE_ARN_ANNOTATION, ResourceKind, ResourcePlan, SECRET_ACCESS_KEY_KEY, key_in_secret,
+    ACCESS_KEY_ID_KEY, ACCESS_LABEL, Blocker, CONCURRENCY, Change, Desired, Observed,
+    PENDING_KEY_TAG, Plan, ROLE_ARN_ANNOTATION, ResourceKind, ResourcePlan,
+    SECRET_ACCESS_KEY_KEY, key_in_secret,
 };
+use crate::retry::{Backoff, TokioSleeper, retry};
 use crate::secret::SecretValue;
 use crate::spec::{MANAGED_BY_KEY, MANAGED_BY_VALUE};
 
@@ -48,6 +50,10 @@ pub enum WriteError {
     Kube(#[from] KubeError),
     #[error("Secret `{0}` no longer holds the key to copy; run apply again")]
     KeyVanished(String),
+    #[error("Secret `{secret}` still holds the old key `{key}`; it was not deleted")]
+    OldKeyStillHeld { secret: String, key: String },
+    #[error("the new key in Secret `{secret}` does not work yet: {reason}; run apply again")]
+    NewKeyNotWorking { secret: String, reason: String },
 }
 
 /// What happened to one change.
@@ -286,8 +292,15 @@ async fn execute(
             store_new_key(user, namespace, secret, aws, kube).await?
         }
         Change::DeleteAccessKey { user, access_key_id, .. } => {
-            aws.delete_access_key(user, access_key_id).await?
+            match aws.delete_access_key(user, access_key_id).await {
+                Err(e) if e.is_not_found() => {}
+                other => other?,
+            }
         }
+        Change::RetireAccessKey { user, access_key_id, namespaces, secret } => {
+            retire_key(user, access_key_id, namespaces, secret, aws, kube).await?
+        }
+        Change::UntagUser { user, keys } => aws.untag_user(user, keys).await?,
         Change::LabelSecret { namespace, secret } => {
             kube.apply_secret(namespace, secret, &managed_labels(), &BTreeMap::new()).await?
         }
@@ -372,7 +385,24 @@ async fn delete_role(role: &str, aws: &impl Aws) -> Result<(), WriteError> {
 }
 
 /// Creates a key and writes it into the Secret; deletes the key again if the write fails.
+/// The user carries [`PENDING_KEY_TAG`] from before the key exists until it is stored, so a
+/// run killed in between leaves a mark the next run uses to delete the orphan.
 async fn store_new_key(
+    user: &str,
+    namespace: &str,
+    secret: &str,
+    aws: &impl Aws,
+    kube: &impl Kube,
+) -> Result<(), WriteError> {
+    let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+    let since = since.map(|d| d.as_secs()).unwrap_or_default().to_string();
+    aws.tag_user(user, &BTreeMap::from([(PENDING_KEY_TAG.to_owned(), since)])).await?;
+    stored_key(user, namespace, secret, aws, kube).await?;
+    aws.untag_user(user, &[PENDING_KEY_TAG.to_owned()]).await?;
+    Ok(())
+}
+
+async fn stored_key(
     user: &str,
     namespace: &str,
     secret: &str,
@@ -394,4 +424,45 @@ async fn store_new_key(
              deletes it");
     }
     Err(write.into())
+}
+
+/// Finishes a rotation: every Secret must hold a key STS accepts (IAM is eventually
+/// consistent, so a new key gets a bounded wait), and none the old key; only then is the old
+/// key deactivated and deleted.
+async fn retire_key(
+    user: &str,
+    old: &str,
+    namespaces: &[String],
+    secret: &str,
+    aws: &impl Aws,
+    kube: &impl Kube,
+) -> Result<(), WriteError> {
+    let wait = Backoff { max_attempts: 8, budget: std::time::Duration::from_secs(30),
+        ..Backoff::default() };
+    for namespace in namespaces {
+        let name = format!("{namespace}/{secret}");
+        let held = kube.get_secret(namespace, secret).await?.as_ref().and_then(key_in_secret);
+        let Some(pair) = held else { continue };
+        if pair.access_key_id == old {
+            return Err(WriteError::OldKeyStillHeld { secret: name, key: old.to_owned() });
+        }
+        let retryable = |e: &AwsError| e.kind == ErrorKind::AccessDenied || e.kind.is_retryable();
+        let checked = retry(&wait, &TokioSleeper, retryable, || {
+            info!(target: "kfp_iam::wait", secret = %name,
+                "waiting for IAM to accept the new access key");
+            aws.caller_arn(&pair)
+        })
+        .await;
+        if let Err(e) = checked {
+            return Err(WriteError::NewKeyNotWorking { secret: name, reason: e.to_string() });
+        }
+    }
+    match aws.set_access_key_active(user, old, false).await {
+        Err(e) if e.is_not_found() => return Ok(()),
+        other => other?,
+    }
+    match aws.delete_access_key(user, old).await {
+        Err(e) if e.is_not_found() => Ok(()),
+        other => Ok(other?),
+    }
 }

@@ -120,6 +120,17 @@ pub trait Aws: Send + Sync {
         name: &str,
         tags: &BTreeMap<String, String>,
     ) -> impl Future<Output = Result<()>> + Send;
+    fn untag_user(&self, name: &str, keys: &[String]) -> impl Future<Output = Result<()>> + Send;
+    fn delete_user(&self, name: &str) -> impl Future<Output = Result<()>> + Send;
+    fn list_user_inline_policies(
+        &self,
+        name: &str,
+    ) -> impl Future<Output = Result<Vec<String>>> + Send;
+    fn delete_user_inline_policy(
+        &self,
+        user: &str,
+        policy: &str,
+    ) -> impl Future<Output = Result<()>> + Send;
     fn list_user_policies(&self, name: &str) -> impl Future<Output = Result<Vec<String>>> + Send;
     fn attach_user_policy(&self, name: &str, arn: &str) -> impl Future<Output = Result<()>> + Send;
     fn detach_user_policy(&self, name: &str, arn: &str) -> impl Future<Output = Result<()>> + Send;
@@ -129,6 +140,12 @@ pub trait Aws: Send + Sync {
     ) -> impl Future<Output = Result<Vec<AccessKeyInfo>>> + Send;
     fn create_access_key(&self, user: &str) -> impl Future<Output = Result<KeyPair>> + Send;
     fn delete_access_key(&self, user: &str, id: &str) -> impl Future<Output = Result<()>> + Send;
+    fn set_access_key_active(
+        &self,
+        user: &str,
+        id: &str,
+        active: bool,
+    ) -> impl Future<Output = Result<()>> + Send;
 
     // Roles and their policies.
     fn get_role(&self, name: &str) -> impl Future<Output = Result<Option<Role>>> + Send;
@@ -180,6 +197,7 @@ pub trait Aws: Send + Sync {
         &self,
         arn: &str,
     ) -> impl Future<Output = Result<Option<OidcProvider>>> + Send;
+    fn delete_oidc_provider(&self, arn: &str) -> impl Future<Output = Result<()>> + Send;
     /// Creates a provider for `url` (with `https://`) and returns its ARN.
     fn create_oidc_provider(
         &self,

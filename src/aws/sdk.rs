@@ -146,6 +146,35 @@ impl Aws for SdkAws {
         Ok(())
     }
 
+    async fn untag_user(&self, name: &str, keys: &[String]) -> Result<()> {
+        self.counter.write();
+        let call = self.iam.untag_user().user_name(name).set_tag_keys(Some(keys.to_vec())).send();
+        call.await.map_err(|e| AwsError::from_sdk("iam:UntagUser", name, e))?;
+        Ok(())
+    }
+
+    async fn delete_user(&self, name: &str) -> Result<()> {
+        self.counter.write();
+        let call = self.iam.delete_user().user_name(name).send();
+        call.await.map_err(|e| AwsError::from_sdk("iam:DeleteUser", name, e))?;
+        Ok(())
+    }
+
+    async fn list_user_inline_policies(&self, name: &str) -> Result<Vec<String>> {
+        self.counter.read();
+        let pages = self.iam.list_user_policies().user_name(name).into_paginator();
+        let items = pages.items().send().try_collect().await;
+        items.map_err(|e| AwsError::from_sdk("iam:ListUserPolicies", name, e))
+    }
+
+    async fn delete_user_inline_policy(&self, user: &str, policy: &str) -> Result<()> {
+        self.counter.write();
+        let call = self.iam.delete_user_policy().user_name(user).policy_name(policy).send();
+        let resource = format!("{user}/{policy}");
+        call.await.map_err(|e| AwsError::from_sdk("iam:DeleteUserPolicy", &resource, e))?;
+        Ok(())
+    }
+
     async fn list_user_policies(&self, name: &str) -> Result<Vec<String>> {
         self.counter.read();
         let pages = self.iam.list_attached_user_policies().user_name(name).into_paginator();
@@ -201,6 +230,14 @@ impl Aws for SdkAws {
         self.counter.write();
         let call = self.iam.delete_access_key().user_name(user).access_key_id(id).send();
         call.await.map_err(|e| AwsError::from_sdk("iam:DeleteAccessKey", id, e))?;
+        Ok(())
+    }
+
+    async fn set_access_key_active(&self, user: &str, id: &str, active: bool) -> Result<()> {
+        self.counter.write();
+        let status = if active { StatusType::Active } else { StatusType::Inactive };
+        let call = self.iam.update_access_key().user_name(user).access_key_id(id).status(status);
+        call.send().await.map_err(|e| AwsError::from_sdk("iam:UpdateAccessKey", id, e))?;
         Ok(())
     }
 
@@ -341,6 +378,14 @@ impl Aws for SdkAws {
             client_ids: o.client_id_list().to_vec(),
             tags: from_tags(o.tags()),
         }))
+    }
+
+    async fn delete_oidc_provider(&self, arn: &str) -> Result<()> {
+        self.counter.write();
+        let call = self.iam.delete_open_id_connect_provider().open_id_connect_provider_arn(arn);
+        let out = call.send().await;
+        out.map_err(|e| AwsError::from_sdk("iam:DeleteOpenIDConnectProvider", arn, e))?;
+        Ok(())
     }
 
     async fn create_oidc_provider(

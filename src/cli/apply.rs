@@ -25,7 +25,7 @@ pub async fn run(args: ApplyArgs, color: bool) -> anyhow::Result<Exit> {
     let spec = args.source.load()?;
     let (aws, kube) = connect(&spec).await?;
     let (desired, observed, plan) =
-        plan(&spec, &aws, &kube, DiffOptions { adopt: args.adopt }).await?;
+        plan(&spec, &aws, &kube, DiffOptions { adopt: args.adopt, now: super::now(), ..DiffOptions::default() }).await?;
     let bar = Bar::for_terminal(args.output, plan.change_count());
     let result = apply_with_progress(&plan, &desired, &observed, &aws, &kube, &bar).await;
 

@@ -96,6 +96,12 @@ impl SpecSource {
     }
 }
 
+/// Seconds since the Unix epoch, by this machine's clock.
+pub fn now() -> i64 {
+    let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+    since.map(|d| d.as_secs() as i64).unwrap_or_default()
+}
+
 /// Connects to AWS and Kubernetes as configured by the environment and the spec.
 pub async fn connect(spec: &Spec) -> anyhow::Result<(SdkAws, KubeClient)> {
     let region = spec.spec.region.as_deref();

@@ -35,7 +35,7 @@ struct PlanOutput<'a> {
 pub async fn run(args: PlanArgs, color: bool) -> anyhow::Result<Exit> {
     let spec = args.source.load()?;
     let (aws, kube) = connect(&spec).await?;
-    let (_, _, plan) = plan(&spec, &aws, &kube, DiffOptions { adopt: args.adopt }).await?;
+    let (_, _, plan) = plan(&spec, &aws, &kube, DiffOptions { adopt: args.adopt, now: super::now(), ..DiffOptions::default() }).await?;
     let calls = Calls { aws: aws.calls(), kubernetes: kube.calls() };
 
     match args.output {

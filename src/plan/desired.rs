@@ -67,6 +67,8 @@ pub struct Desired {
     pub user: String,
     pub user_policies: Vec<String>,
     pub secret_name: String,
+    /// Replace a working key older than this many seconds.
+    pub max_key_age: Option<i64>,
 
     // irsa and pod-identity modes
     pub pipeline_roles: Vec<PipelineRole>,
@@ -148,6 +150,7 @@ impl Desired {
             user: s.user.name.clone(),
             user_policies: s.user.policies.clone(),
             secret_name: s.secret.name.clone(),
+            max_key_age: s.rotation.max_age_seconds(),
             pipeline_roles,
             pipeline_policies: s.identity.policies.clone(),
             role_path: format!("/kfp-iam/{}/", spec.metadata.name),

@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::Value;
 
 use super::desired::{ACCESS_LABEL, Desired, ROLE_ARN_ANNOTATION, STS_AUDIENCE, TRUST_SID, Target};
-use super::observed::{KeyHealth, Observed, ObservedRole};
+use super::observed::{Observed, ObservedRole};
 use super::{Action, Blocker, Change, Plan, PlanError, ResourceKind, ResourcePlan};
 use crate::policy::PolicyDocument;
 use crate::spec::{IdentityMode, MANAGED_BY_KEY, MANAGED_BY_VALUE};
@@ -22,9 +22,13 @@ pub const TRUST_QUOTA: usize = 2048;
 pub struct DiffOptions {
     /// Take over same-named resources that kfp-iam did not create.
     pub adopt: bool,
+    /// Replace the access key even if it works and is young enough (`rotate-key`).
+    pub rotate: bool,
+    /// Seconds since the Unix epoch, for key ages; the caller's clock.
+    pub now: i64,
 }
 
-fn is_owned(tags_or_labels: &BTreeMap<String, String>) -> bool {
+pub(super) fn is_owned(tags_or_labels: &BTreeMap<String, String>) -> bool {
     tags_or_labels.get(MANAGED_BY_KEY).map(String::as_str) == Some(MANAGED_BY_VALUE)
 }
 
@@ -101,15 +105,15 @@ pub fn merge_trust(observed: &str, ours: &[Value], our_sids: &[&str]) -> Result<
     Ok(doc)
 }
 
-fn blocker(kind: ResourceKind, name: &str, reason: String) -> Blocker {
+pub(super) fn blocker(kind: ResourceKind, name: &str, reason: String) -> Blocker {
     Blocker { kind, name: name.to_owned(), reason }
 }
 
-fn unowned_reason(what: &str) -> String {
+pub(super) fn unowned_reason(what: &str) -> String {
     format!("{what} exists but is not managed by kfp-iam; pass --adopt to take it over")
 }
 
-fn resource(
+pub(super) fn resource(
     wave: u8,
     kind: ResourceKind,
     name: &str,
@@ -141,10 +145,14 @@ pub fn diff(desired: &Desired, observed: &Observed, options: DiffOptions) -> Res
 
     match desired.mode {
         IdentityMode::AccessKey => {
-            let user = diff_user(desired, observed, options, &mut blockers);
-            let user_blocked = user.action == Action::Blocked;
+            let mut user = diff_user(desired, observed, options, &mut blockers);
+            let keys = super::keys::diff_keys(desired, observed, options, &user, &mut blockers);
+            user.changes.extend(keys.user_changes);
+            if user.action == Action::NoChange && !user.changes.is_empty() {
+                user.action = Action::Update;
+            }
             resources.push(user);
-            resources.extend(diff_secrets(desired, observed, options, user_blocked, &mut blockers));
+            resources.extend(keys.resources);
         }
         IdentityMode::Irsa | IdentityMode::PodIdentity => {
             resources.extend(diff_provider(desired, observed, &mut blockers));
@@ -216,107 +224,6 @@ fn diff_user(
         changes.push(Change::DetachUserPolicy { user: name.clone(), policy_arn: arn.clone() });
     }
     resource(0, kind, name, action, changes)
-}
-
-/// One resource per namespace's Secret. The first Secret without a working key gets a new
-/// key (unless another Secret already holds a working one); the rest get a copy; broken keys
-/// of the user are deleted last, or first when the user is at AWS's quota of two keys.
-fn diff_secrets(
-    desired: &Desired,
-    observed: &Observed,
-    options: DiffOptions,
-    user_blocked: bool,
-    blockers: &mut Vec<Blocker>,
-) -> Vec<ResourcePlan> {
-    let user = &desired.user;
-    let secret_name = &desired.secret_name;
-    let kind = ResourceKind::Secret;
-    let working = observed.secrets.iter().find(|s| s.health.is_working());
-    let broken: BTreeSet<&str> = observed
-        .secrets
-        .iter()
-        .filter_map(|s| match &s.health {
-            KeyHealth::Inactive { access_key_id } | KeyHealth::Rejected { access_key_id, .. } => {
-                Some(access_key_id.as_str())
-            }
-            _ => None,
-        })
-        .filter(|id| working.and_then(|w| w.health.access_key_id()) != Some(*id))
-        .collect();
-    let delete = |id: &str| Change::DeleteAccessKey {
-        user: user.clone(),
-        access_key_id: id.to_owned(),
-        reason: "the key in the Secret no longer works".into(),
-    };
-
-    let mut out = Vec::new();
-    let mut source = working.map(|w| w.namespace.clone());
-    let mut deleted_first = None;
-    for secret in &observed.secrets {
-        let name = format!("{}/{secret_name}", secret.namespace);
-        let owned = secret.state.as_ref().map(|s| is_owned(&s.labels));
-        if owned == Some(false) && !options.adopt {
-            blockers.push(blocker(kind, &name, unowned_reason(&format!("Secret `{name}`"))));
-            out.push(resource(1, kind, &name, Action::Blocked, Vec::new()));
-            continue;
-        }
-        if user_blocked {
-            out.push(resource(1, kind, &name, Action::Blocked, Vec::new()));
-            continue;
-        }
-        let action = if secret.state.is_some() { Action::NoChange } else { Action::Create };
-        let (namespace, secret_ref) = (secret.namespace.clone(), secret_name.clone());
-        if secret.health.is_working() {
-            let changes = match owned {
-                Some(false) => vec![Change::LabelSecret { namespace, secret: secret_ref }],
-                _ => Vec::new(),
-            };
-            out.push(resource(1, kind, &name, action, changes));
-            continue;
-        }
-        if let Some(from) = &source {
-            let change = Change::CopyAccessKey { from_namespace: from.clone(), namespace,
-                secret: secret_ref };
-            out.push(resource(2, kind, &name, action, vec![change]));
-            continue;
-        }
-
-        // No Secret holds a working key: this one gets a new key.
-        let others = observed.keys.iter().filter(|k| !broken.contains(k.id.as_str())).count();
-        if others >= 2 {
-            let ids: Vec<&str> = observed.keys.iter().map(|k| k.id.as_str()).collect();
-            blockers.push(blocker(kind, &name, format!(
-                "IAM user `{user}` already has two access keys ({}), AWS's limit, and neither \
-                 is in a Secret; delete the one you do not use with `aws iam \
-                 delete-access-key --user-name {user} --access-key-id ID`, then run again",
-                ids.join(", ")
-            )));
-            out.push(resource(1, kind, &name, Action::Blocked, Vec::new()));
-            continue;
-        }
-        let mut changes = Vec::new();
-        if observed.keys.len() >= 2 {
-            // At the quota: make room before creating.
-            if let Some(id) = broken.iter().next() {
-                changes.push(delete(id));
-                deleted_first = Some(*id);
-            }
-        }
-        changes.push(Change::CreateAccessKey { user: user.clone(), namespace: namespace.clone(),
-            secret: secret_ref });
-        source = Some(namespace);
-        out.push(resource(1, kind, &name, action, changes));
-    }
-
-    let cleanup: Vec<Change> = broken
-        .iter()
-        .filter(|id| deleted_first != Some(**id) && !user_blocked)
-        .map(|id| delete(id))
-        .collect();
-    if !cleanup.is_empty() {
-        out.push(resource(3, ResourceKind::AccessKey, user, Action::Update, cleanup));
-    }
-    out
 }
 
 fn diff_provider(

@@ -7,6 +7,7 @@
 
 mod desired;
 mod diff;
+mod keys;
 mod observed;
 
 use serde::Serialize;
@@ -17,6 +18,7 @@ pub use desired::{
     Resolved, SECRET_ACCESS_KEY_KEY, STS_AUDIENCE, TRUST_SID, Target, default_service_account,
 };
 pub use diff::{DiffOptions, TRUST_QUOTA, diff, merge_trust, same_document};
+pub use keys::{PENDING_KEY_TAG, ROTATING_FROM_TAG};
 pub use observed::{
     CONCURRENCY, KeyHealth, Observed, ObservedNodeRole, ObservedRole, ObservedSecret, key_health,
     key_in_secret, observe,
@@ -91,6 +93,10 @@ pub enum Change {
     /// Copies the working key from one namespace's Secret into another's.
     CopyAccessKey { from_namespace: String, namespace: String, secret: String },
     DeleteAccessKey { user: String, access_key_id: String, reason: String },
+    /// Ends a rotation: once the Secrets hold a key STS accepts, and none holds the old one,
+    /// deactivates and deletes the old key.
+    RetireAccessKey { user: String, access_key_id: String, namespaces: Vec<String>, secret: String },
+    UntagUser { user: String, keys: Vec<String> },
     /// Puts the ownership label on an adopted Secret that already holds a working key.
     LabelSecret { namespace: String, secret: String },
     CreateRole {
@@ -143,6 +149,10 @@ impl Change {
                 "copy the working key from `{from_namespace}/{secret}` into \
                  `{namespace}/{secret}` (values redacted)"
             ),
+            Self::RetireAccessKey { access_key_id, .. } => format!(
+                "retire the old access key `{access_key_id}` once the new one works"
+            ),
+            Self::UntagUser { keys, .. } => format!("remove tags `{}`", keys.join("`, `")),
             Self::DeleteRole { role } => format!("delete IAM role `{role}` and its policies"),
             Self::CreateOidcProvider { url, .. } => {
                 format!("create the IAM OIDC provider for `{url}`")

@@ -611,7 +611,13 @@ fn literal_tokens(text: &str, wildcards: bool) -> Vec<Token> {
 }
 
 fn chars_equal(a: char, b: char, fold_case: bool) -> bool {
-    a == b || (fold_case && a.to_lowercase().eq(b.to_lowercase()))
+    if a == b || !fold_case {
+        return a == b;
+    }
+    if a.is_ascii() && b.is_ascii() {
+        return a.eq_ignore_ascii_case(&b);
+    }
+    a.to_lowercase().eq(b.to_lowercase())
 }
 
 /// Wildcard matching by dynamic programming over pattern prefixes, linear in memory.
@@ -619,8 +625,13 @@ fn glob(pattern: &[Token], text: &[char], how: Match) -> bool {
     let (fold_case, segments) = (how == Match::Action, how == Match::Resource);
     let mut row = vec![false; text.len() + 1];
     row[0] = true;
+    let mut next = vec![false; text.len() + 1];
     for (i, token) in pattern.iter().enumerate() {
-        let mut next = vec![false; text.len() + 1];
+        // Once no prefix of the text matches, no longer pattern prefix can match either.
+        if !row.contains(&true) {
+            return false;
+        }
+        next[0] = false;
         match token {
             Token::Many => {
                 let ends_segment = matches!(pattern.get(i + 1), None | Some(Token::Char(':')));
@@ -641,7 +652,7 @@ fn glob(pattern: &[Token], text: &[char], how: Match) -> bool {
                 }
             }
         }
-        row = next;
+        std::mem::swap(&mut row, &mut next);
     }
     row[text.len()]
 }

@@ -89,9 +89,43 @@ pub struct AccessSpec {
     /// How pipeline pods get AWS credentials.
     #[serde(default)]
     pub identity: IdentitySpec,
+    /// When to replace the access key.
+    #[serde(default, skip_serializing_if = "RotationSpec::is_empty")]
+    pub rotation: RotationSpec,
     /// Namespaces whose pipelines get access; without it, the Secret's namespace alone.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub namespaces: Option<NamespaceScope>,
+}
+
+/// Key rotation policy (access-key mode).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RotationSpec {
+    /// Oldest age of a key before apply replaces it: `90d`, `12h`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_age: Option<String>,
+}
+
+impl RotationSpec {
+    fn is_empty(&self) -> bool {
+        self.max_age.is_none()
+    }
+
+    /// `max_age` in seconds, when set and valid.
+    pub fn max_age_seconds(&self) -> Option<i64> {
+        parse_age(self.max_age.as_deref()?)
+    }
+}
+
+/// `<n>d` or `<n>h` in seconds.
+pub(crate) fn parse_age(text: &str) -> Option<i64> {
+    let unit = match text.chars().last()? {
+        'd' => 86_400,
+        'h' => 3_600,
+        _ => return None,
+    };
+    let n: i64 = text[..text.len() - 1].parse().ok()?;
+    (n > 0).then_some(n * unit)
 }
 
 /// How pipeline pods get AWS credentials.
@@ -274,6 +308,7 @@ impl Default for AccessSpec {
             execution_role: RoleSpec::default(),
             node_policy: NodePolicySpec::default(),
             identity: IdentitySpec::default(),
+            rotation: RotationSpec::default(),
             namespaces: None,
         }
     }

@@ -82,6 +82,10 @@ pub fn validate(spec: &Spec) -> Vec<Violation> {
     check(is_dns_label(&s.secret.namespace), "spec.secret.namespace", &s.secret.namespace,
         NAMESPACE_RULE);
     check_identity(spec, &mut check);
+    if let Some(age) = &s.rotation.max_age {
+        check(super::parse_age(age).is_some(), "spec.rotation.maxAge", age,
+            "must be a positive number of days or hours such as `90d` or `12h`");
+    }
     out
 }
 

@@ -6,7 +6,7 @@ use super::*;
 use crate::aws::{AccessKeyInfo, OidcProvider, PodIdentityAssociation, Role, User};
 use crate::kube::{SecretState, ServiceAccountState};
 use crate::plan::desired::{IRSA_SID, Resolved};
-use crate::plan::{ObservedNodeRole, ObservedSecret};
+use crate::plan::{KeyHealth, ObservedNodeRole, ObservedSecret};
 use crate::spec::{IdentityMode, RoleLayout, Spec};
 
 const USER_ARN: &str = "arn:aws:iam::123456789012:user/kubeflow-sagemaker-user";
@@ -90,6 +90,8 @@ fn ops(plan: &Plan) -> Vec<&'static str> {
         Change::DetachUserPolicy { .. } => "DetachUserPolicy",
         Change::CreateAccessKey { .. } => "CreateAccessKey",
         Change::CopyAccessKey { .. } => "CopyAccessKey",
+        Change::RetireAccessKey { .. } => "RetireAccessKey",
+        Change::UntagUser { .. } => "UntagUser",
         Change::DeleteRole { .. } => "DeleteRole",
         Change::CreateOidcProvider { .. } => "CreateOidcProvider",
         Change::ApplyServiceAccount { role_arn: Some(_), .. } => "AnnotateServiceAccount",
@@ -175,7 +177,7 @@ fn unowned_user_blocks_without_adopt_and_is_tagged_with_it() {
     assert!(plan.blockers[0].reason.contains("--adopt"));
     assert_eq!(plan.resources[0].action, Action::Blocked);
 
-    let plan = diff(&desired(), &observed, DiffOptions { adopt: true }).unwrap();
+    let plan = diff(&desired(), &observed, DiffOptions { adopt: true, ..DiffOptions::default() }).unwrap();
     assert!(plan.blockers.is_empty());
     assert_eq!(ops(&plan), ["TagUser"]);
 }
@@ -186,7 +188,7 @@ fn unowned_secret_blocks_without_adopt() {
     observed.secrets[0].state.as_mut().unwrap().labels.clear();
     let plan = diff(&desired(), &observed, DiffOptions::default()).unwrap();
     assert_eq!(plan.blockers[0].kind, ResourceKind::Secret);
-    let plan = diff(&desired(), &observed, DiffOptions { adopt: true }).unwrap();
+    let plan = diff(&desired(), &observed, DiffOptions { adopt: true, ..DiffOptions::default() }).unwrap();
     assert_eq!(ops(&plan), ["LabelSecret"]);
 }
 
@@ -445,7 +447,7 @@ fn service_account_annotated_by_someone_else_blocks_without_adopt() {
     observed.labelled_accounts.clear();
     let plan = diff(&d, &observed, DiffOptions::default()).unwrap();
     assert!(plan.blockers[0].reason.contains("arn:aws:iam::1:role/theirs"));
-    let plan = diff(&d, &observed, DiffOptions { adopt: true }).unwrap();
+    let plan = diff(&d, &observed, DiffOptions { adopt: true, ..DiffOptions::default() }).unwrap();
     assert_eq!(ops(&plan), ["AnnotateServiceAccount"]);
 }
 
@@ -512,4 +514,96 @@ fn working_key_in_one_namespace_is_copied_instead_of_creating_another() {
     });
     let plan = diff(&d, &observed, DiffOptions::default()).unwrap();
     assert_eq!(ops(&plan), ["CopyAccessKey"]);
+}
+
+fn key(id: &str, created: i64) -> AccessKeyInfo {
+    AccessKeyInfo { id: id.into(), active: true, created: Some(created) }
+}
+
+fn tag_user(observed: &mut Observed, key: &str, value: &str) {
+    observed.user.as_mut().unwrap().tags.insert(key.into(), value.into());
+}
+
+#[test]
+fn key_created_by_an_interrupted_run_is_deleted_and_the_mark_removed() {
+    let mut observed = converged();
+    observed.keys = vec![key("AKIA1", 1000), key("AKIAORPHAN", 5000)];
+    tag_user(&mut observed, crate::plan::PENDING_KEY_TAG, "4990");
+    let plan = diff(&desired(), &observed, DiffOptions::default()).unwrap();
+    assert_eq!(ops(&plan), ["DeleteAccessKey", "UntagUser"]);
+}
+
+#[test]
+fn key_made_by_hand_before_any_pending_mark_is_left_alone() {
+    let mut observed = converged();
+    observed.keys = vec![key("AKIA1", 1000), key("AKIAHAND", 500)];
+    let plan = diff(&desired(), &observed, DiffOptions::default()).unwrap();
+    assert!(!plan.has_changes(), "{:?}", ops(&plan));
+}
+
+#[test]
+fn orphan_at_the_quota_makes_room_for_the_new_key() {
+    let mut observed = converged();
+    observed.keys = vec![key("AKIAHAND", 100), key("AKIAORPHAN", 5000)];
+    observed.secrets[0].state = None;
+    observed.secrets[0].health = KeyHealth::Missing;
+    tag_user(&mut observed, crate::plan::PENDING_KEY_TAG, "4990");
+    let plan = diff(&desired(), &observed, DiffOptions::default()).unwrap();
+    assert!(plan.blockers.is_empty(), "{:?}", plan.blockers);
+    assert_eq!(ops(&plan), ["DeleteAccessKey", "CreateAccessKey"]);
+}
+
+#[test]
+fn rotation_tags_creates_copies_and_retires_the_old_key_last() {
+    let d = Desired::new(&Spec::default(), resolved(&["kubeflow", "team-a"]));
+    let mut observed = converged();
+    observed.namespaces.insert("team-a".into());
+    let mut second = observed.secrets[0].clone();
+    second.namespace = "team-a".into();
+    observed.secrets.push(second);
+    observed.keys = vec![key("AKIA1", 1000), key("AKIAGARBAGE", 900)];
+    let options = DiffOptions { rotate: true, now: 2000, ..DiffOptions::default() };
+    let plan = diff(&d, &observed, options).unwrap();
+    assert_eq!(ops(&plan), ["DeleteAccessKey", "TagUser", "CreateAccessKey", "CopyAccessKey",
+        "RetireAccessKey", "UntagUser"]);
+    let retire = of_kind(&plan, ResourceKind::AccessKey);
+    assert_eq!(retire.wave, 3);
+    let Change::RetireAccessKey { access_key_id, namespaces, .. } = &retire.changes[0] else {
+        panic!()
+    };
+    assert_eq!(access_key_id, "AKIA1");
+    assert_eq!(namespaces, &["kubeflow", "team-a"]);
+}
+
+#[test]
+fn key_older_than_max_age_is_rotated_and_a_young_one_is_not() {
+    let mut spec = Spec::default();
+    spec.spec.rotation.max_age = Some("90d".into());
+    let d = Desired::new(&spec, resolved(&["kubeflow"]));
+    let mut observed = converged();
+    observed.keys = vec![key("AKIA1", 0)];
+    let young = DiffOptions { now: 89 * 86_400, ..DiffOptions::default() };
+    assert!(!diff(&d, &observed, young).unwrap().has_changes());
+    let old = DiffOptions { now: 91 * 86_400, ..DiffOptions::default() };
+    assert!(ops(&diff(&d, &observed, old).unwrap()).contains(&"RetireAccessKey"));
+}
+
+#[test]
+fn rotation_interrupted_after_the_secrets_changed_finishes_by_deleting_the_old_key() {
+    let mut observed = converged();
+    observed.keys = vec![key("AKIAOLD", 100), key("AKIA1", 1000)];
+    tag_user(&mut observed, crate::plan::ROTATING_FROM_TAG, "AKIAOLD");
+    let plan = diff(&desired(), &observed, DiffOptions::default()).unwrap();
+    assert_eq!(ops(&plan), ["DeleteAccessKey", "UntagUser"]);
+}
+
+#[test]
+fn rotation_interrupted_before_the_secrets_changed_is_resumed() {
+    let mut observed = converged();
+    observed.keys = vec![key("AKIA1", 1000), key("AKIANEW", 2000)];
+    tag_user(&mut observed, crate::plan::ROTATING_FROM_TAG, "AKIA1");
+    tag_user(&mut observed, crate::plan::PENDING_KEY_TAG, "1990");
+    let plan = diff(&desired(), &observed, DiffOptions::default()).unwrap();
+    assert_eq!(ops(&plan), ["DeleteAccessKey", "CreateAccessKey", "RetireAccessKey",
+        "UntagUser"]);
 }

@@ -301,6 +301,18 @@ async fn execute(
             retire_key(user, access_key_id, namespaces, secret, aws, kube).await?
         }
         Change::UntagUser { user, keys } => aws.untag_user(user, keys).await?,
+        Change::DeleteUser { user } => delete_user(user, aws).await?,
+        Change::DeleteSecret { namespace, secret } => kube.delete_secret(namespace, secret).await?,
+        Change::DeleteInlinePolicy { role, policy_name } => {
+            match aws.delete_role_inline_policy(role, policy_name).await {
+                Err(e) if e.is_not_found() => {}
+                other => other?,
+            }
+        }
+        Change::DeleteOidcProvider { arn } => match aws.delete_oidc_provider(arn).await {
+            Err(e) if e.is_not_found() => {}
+            other => other?,
+        },
         Change::LabelSecret { namespace, secret } => {
             kube.apply_secret(namespace, secret, &managed_labels(), &BTreeMap::new()).await?
         }
@@ -370,9 +382,36 @@ async fn execute(
     Ok(None)
 }
 
+/// Deletes a user the way IAM requires: keys and policies first. Safe to run again after an
+/// interruption: whatever is already gone is skipped.
+async fn delete_user(user: &str, aws: &impl Aws) -> Result<(), WriteError> {
+    let gone = |r: Result<(), AwsError>| match r {
+        Err(e) if e.is_not_found() => Ok(()),
+        other => other,
+    };
+    let keys = match aws.list_access_keys(user).await {
+        Err(e) if e.is_not_found() => return Ok(()),
+        other => other?,
+    };
+    for key in keys {
+        gone(aws.delete_access_key(user, &key.id).await)?;
+    }
+    for arn in aws.list_user_policies(user).await? {
+        gone(aws.detach_user_policy(user, &arn).await)?;
+    }
+    for name in aws.list_user_inline_policies(user).await? {
+        gone(aws.delete_user_inline_policy(user, &name).await)?;
+    }
+    Ok(gone(aws.delete_user(user).await)?)
+}
+
 /// Deletes a role the way IAM requires: attached and inline policies first.
 async fn delete_role(role: &str, aws: &impl Aws) -> Result<(), WriteError> {
-    for arn in aws.list_role_policies(role).await? {
+    let policies = match aws.list_role_policies(role).await {
+        Err(e) if e.is_not_found() => return Ok(()),
+        other => other?,
+    };
+    for arn in policies {
         aws.detach_role_policy(role, &arn).await?;
     }
     for name in aws.list_role_inline_policies(role).await? {

@@ -4,8 +4,10 @@
 //! and errors go to stderr. Exit codes are listed in [`Exit`].
 
 mod apply;
+mod destroy;
 mod output;
 mod plan;
+mod rotate;
 mod spec;
 mod verify;
 
@@ -59,6 +61,10 @@ pub enum Command {
     Apply(apply::ApplyArgs),
     /// Check every permission level and say how to fix what fails.
     Verify(verify::VerifyArgs),
+    /// Replace the access key: new key into every Secret, confirm it, retire the old one.
+    RotateKey(rotate::RotateArgs),
+    /// Remove what kfp-iam made for the spec; what it does not own is left alone.
+    Destroy(destroy::DestroyArgs),
     /// Work with spec documents.
     #[command(subcommand)]
     Spec(spec::SpecCommand),
@@ -116,6 +122,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Plan(args) => plan::run(args, color).await,
         Command::Apply(args) => apply::run(args, color).await,
         Command::Verify(args) => verify::run(args, color).await,
+        Command::RotateKey(args) => rotate::run(args, color).await,
+        Command::Destroy(args) => destroy::run(args, color).await,
         Command::Spec(command) => spec::run(command),
     }
 }

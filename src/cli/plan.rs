@@ -62,8 +62,22 @@ pub fn kind_label(kind: ResourceKind) -> &'static str {
     }
 }
 
-/// The plan as people read it: one block per resource, documents as diffs.
+/// The plan as people read it: one block per resource, documents as diffs, then a summary.
 pub fn render(plan: &Plan, paint: Paint) -> String {
+    let mut out = render_resources(plan, paint);
+    let summary = match (plan.change_count(), plan.blockers.len()) {
+        (0, 0) => "No changes: AWS and Kubernetes match the spec.".to_owned(),
+        (n, 0) => format!("Plan: {n} change(s). Run `kfp-iam apply` to make them."),
+        (n, b) => format!("Plan: {n} change(s), {b} blocker(s); apply will refuse to run."),
+    };
+    out.push('\n');
+    out.push_str(&summary);
+    out.push('\n');
+    out
+}
+
+/// One block per resource with its changes, then the blockers.
+pub fn render_resources(plan: &Plan, paint: Paint) -> String {
     let mut out = String::new();
     for resource in &plan.resources {
         let (mark, word) = match resource.action {
@@ -71,6 +85,8 @@ pub fn render(plan: &Plan, paint: Paint) -> String {
             Action::Update => (paint.yellow("~"), paint.yellow("update")),
             Action::NoChange => (" ".into(), "no change".into()),
             Action::Blocked => (paint.red("!"), paint.red("blocked")),
+            Action::Delete => (paint.red("-"), paint.red("delete")),
+            Action::Keep => (" ".into(), paint.yellow("kept: not managed by kfp-iam")),
         };
         let label = kind_label(resource.kind);
         out.push_str(&format!("{mark} {label} {}: {word}\n", paint.bold(&resource.name)));
@@ -84,13 +100,5 @@ pub fn render(plan: &Plan, paint: Paint) -> String {
     for blocker in &plan.blockers {
         out.push_str(&format!("{} {}\n", paint.red("blocked:"), blocker.reason));
     }
-    let summary = match (plan.change_count(), plan.blockers.len()) {
-        (0, 0) => "No changes: AWS and Kubernetes match the spec.".to_owned(),
-        (n, 0) => format!("Plan: {n} change(s). Run `kfp-iam apply` to make them."),
-        (n, b) => format!("Plan: {n} change(s), {b} blocker(s); apply will refuse to run."),
-    };
-    out.push('\n');
-    out.push_str(&summary);
-    out.push('\n');
     out
 }

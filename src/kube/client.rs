@@ -35,9 +35,13 @@ impl std::fmt::Debug for KubeClient {
 impl KubeClient {
     /// Connects with the default configuration: KUBECONFIG, then in-cluster.
     pub async fn connect() -> Result<Self> {
-        let client = kube::Client::try_default().await.map_err(|e| {
-            KubeError::new("connect", "cluster", ErrorKind::Config, error_chain(&e))
-        })?;
+        let config_error = |e: &dyn std::error::Error| {
+            KubeError::new("connect", "cluster", ErrorKind::Config, error_chain(e))
+        };
+        let mut config = kube::Config::infer().await.map_err(|e| config_error(&e))?;
+        // kfp-iam retries itself, with a budget; kube-rs's own retries would stack on top.
+        config.default_retry = false;
+        let client = kube::Client::try_from(config).map_err(|e| config_error(&e))?;
         Ok(Self::from_client(client))
     }
 
@@ -86,6 +90,12 @@ fn classify(operation: &'static str, resource: &str, err: kube::Error) -> KubeEr
             429 | 500.. => ErrorKind::Transient,
             _ => ErrorKind::Other,
         },
+        // A certificate the client refuses will not be accepted on a retry.
+        kube::Error::HyperError(_) | kube::Error::Service(_)
+            if error_chain(&err).contains("certificate") =>
+        {
+            ErrorKind::Config
+        }
         kube::Error::HyperError(_) | kube::Error::Service(_) => ErrorKind::Transport,
         _ => ErrorKind::Other,
     };
@@ -122,6 +132,17 @@ impl Kube for KubeClient {
         let resource = format!("{namespace}/{name}");
         let found = self.retrying("get secret", &resource, || api.get_opt(name)).await?;
         Ok(found.map(secret_state))
+    }
+
+    async fn delete_secret(&self, namespace: &str, name: &str) -> Result<()> {
+        self.counter.write();
+        let api: Api<Secret> = Api::namespaced(self.client.clone(), namespace);
+        let resource = format!("{namespace}/{name}");
+        let params = kube::api::DeleteParams::default();
+        match self.retrying("delete secret", &resource, || api.delete(name, &params)).await {
+            Err(e) if e.kind == ErrorKind::NotFound => Ok(()),
+            other => other.map(|_| ()),
+        }
     }
 
     async fn list_secrets(&self, name: &str) -> Result<Vec<(String, SecretState)>> {

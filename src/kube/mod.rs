@@ -108,6 +108,12 @@ pub trait Kube: Send + Sync {
         data: &BTreeMap<String, SecretValue>,
     ) -> impl Future<Output = Result<()>> + Send;
 
+    /// Deletes a Secret; a missing one is not an error.
+    fn delete_secret(
+        &self,
+        namespace: &str,
+        name: &str,
+    ) -> impl Future<Output = Result<()>> + Send;
     /// Every Secret called `name`, in all namespaces: one call for any number of namespaces.
     fn list_secrets(
         &self,

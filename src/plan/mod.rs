@@ -9,6 +9,7 @@ mod desired;
 mod diff;
 mod keys;
 mod observed;
+mod teardown;
 
 use serde::Serialize;
 use serde_json::Value;
@@ -19,6 +20,7 @@ pub use desired::{
 };
 pub use diff::{DiffOptions, TRUST_QUOTA, diff, merge_trust, same_document};
 pub use keys::{PENDING_KEY_TAG, ROTATING_FROM_TAG};
+pub use teardown::{deletions, teardown};
 pub use observed::{
     CONCURRENCY, KeyHealth, Observed, ObservedNodeRole, ObservedRole, ObservedSecret, key_health,
     key_in_secret, observe,
@@ -78,6 +80,10 @@ pub enum Action {
     NoChange,
     /// Something forbids changing it; see the plan's blockers.
     Blocked,
+    /// Removed by `destroy`.
+    Delete,
+    /// Left alone by `destroy`: kfp-iam does not own it.
+    Keep,
 }
 
 /// One write apply will make. Documents are JSON; secret values never appear.
@@ -97,6 +103,11 @@ pub enum Change {
     /// deactivates and deletes the old key.
     RetireAccessKey { user: String, access_key_id: String, namespaces: Vec<String>, secret: String },
     UntagUser { user: String, keys: Vec<String> },
+    /// Deletes the user's keys, policies and the user itself.
+    DeleteUser { user: String },
+    DeleteSecret { namespace: String, secret: String },
+    DeleteInlinePolicy { role: String, policy_name: String },
+    DeleteOidcProvider { arn: String },
     /// Puts the ownership label on an adopted Secret that already holds a working key.
     LabelSecret { namespace: String, secret: String },
     CreateRole {
@@ -153,6 +164,16 @@ impl Change {
                 "retire the old access key `{access_key_id}` once the new one works"
             ),
             Self::UntagUser { keys, .. } => format!("remove tags `{}`", keys.join("`, `")),
+            Self::DeleteUser { user } => {
+                format!("delete IAM user `{user}` with its access keys and policies")
+            }
+            Self::DeleteSecret { namespace, secret } => {
+                format!("delete Secret `{namespace}/{secret}`")
+            }
+            Self::DeleteInlinePolicy { policy_name, .. } => {
+                format!("delete inline policy `{policy_name}`")
+            }
+            Self::DeleteOidcProvider { arn } => format!("delete OIDC provider `{arn}`"),
             Self::DeleteRole { role } => format!("delete IAM role `{role}` and its policies"),
             Self::CreateOidcProvider { url, .. } => {
                 format!("create the IAM OIDC provider for `{url}`")

@@ -83,6 +83,7 @@ pub async fn verify(
     match desired.mode {
         IdentityMode::AccessKey => {
             checks.extend(secret_checks(&desired, &observed));
+            checks.extend(key_age_check(&desired, &observed));
             checks.push(attached_check("user-policies", &desired.user, &desired.user_policies,
                 observed.user.as_ref().map(|_| &observed.user_policies)));
         }
@@ -150,6 +151,28 @@ fn secret_checks(desired: &Desired, observed: &Observed) -> Vec<Check> {
         checks.push(check("secret-key-works", &name, works));
     }
     checks
+}
+
+/// The age of the key in use, failing past `spec.rotation.maxAge`.
+fn key_age_check(desired: &Desired, observed: &Observed) -> Option<Check> {
+    let id = observed.secrets.iter().find_map(|s| match &s.health {
+        KeyHealth::Working { access_key_id } => Some(access_key_id),
+        _ => None,
+    })?;
+    let created = observed.keys.iter().find(|k| &k.id == id)?.created?;
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+    let age = now.map(|d| d.as_secs() as i64).unwrap_or_default() - created;
+    let days = age / 86_400;
+    let result = match desired.max_key_age {
+        Some(max) if age > max => Err((
+            format!("access key `{id}` is {days} days old, older than `spec.rotation.maxAge`"),
+            "run `kfp-iam rotate-key` (or `kfp-iam apply`, which rotates it)".into(),
+        )),
+        Some(max) => Ok(format!("access key `{id}` is {days} days old (rotated after {} days)",
+            max / 86_400)),
+        None => Ok(format!("access key `{id}` is {days} days old")),
+    };
+    Some(check("key-age", &desired.user, result))
 }
 
 fn attached_check(

@@ -9,6 +9,7 @@
 pub mod apply;
 pub mod aws;
 pub mod cli;
+pub mod fault;
 pub mod kube;
 pub mod plan;
 pub mod retry;

@@ -89,6 +89,7 @@ impl CallCounter {
         self.reads.fetch_add(1, Ordering::Relaxed);
     }
     pub fn write(&self) {
+        crate::fault::before_write();
         self.writes.fetch_add(1, Ordering::Relaxed);
     }
     pub fn snapshot(&self) -> CallCounts {

@@ -424,10 +424,28 @@ fn action_matches(spec: &ActionSpec, action: &str, vars: bool) -> Result<bool, E
                 value,
             });
         }
+        if any || other_service(pattern, action) {
+            continue;
+        }
         let tokens = literal_tokens(pattern, true);
-        any |= glob(&tokens, &text, Match::Action);
+        any = glob(&tokens, &text, Match::Action);
     }
     Ok(any != matches!(spec, ActionSpec::NotAction(_)))
+}
+
+/// Whether a pattern's service prefix, free of wildcards, differs from the action's: a quick
+/// no-match that spares the wildcard matcher most patterns of large policies. ASCII only, so
+/// that it agrees with the matcher's Unicode case folding.
+fn other_service(pattern: &str, action: &str) -> bool {
+    match (pattern.split_once(':'), action.split_once(':')) {
+        (Some((wanted, _)), Some((service, _))) => {
+            wanted.is_ascii()
+                && service.is_ascii()
+                && !wanted.contains(['*', '?'])
+                && !wanted.eq_ignore_ascii_case(service)
+        }
+        _ => false,
+    }
 }
 
 fn resource_matches(
@@ -1339,6 +1357,16 @@ mod tests {
             let p: Vec<char> = pattern.chars().collect();
             let t: Vec<char> = text.chars().collect();
             prop_assert_eq!(glob(&literal_tokens(&pattern, true), &t, Match::Text), naive(&p, &t));
+        }
+
+        #[test]
+        fn other_service_shortcut_only_skips_patterns_that_cannot_match(
+            pattern in "[aAbK\u{212A}*?]{0,3}(:[ab*]{0,2})?",
+            action in "[abkK\u{212A}]{0,3}(:[ab]{0,2})?",
+        ) {
+            let chars: Vec<char> = action.chars().collect();
+            let matched = glob(&literal_tokens(&pattern, true), &chars, Match::Action);
+            prop_assert!(!(other_service(&pattern, &action) && matched));
         }
 
         #[test]

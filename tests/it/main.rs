@@ -4,6 +4,7 @@
 
 mod classic;
 mod irsa;
+mod lifecycle;
 mod common;
 mod repair;
 mod safety;

@@ -15,16 +15,17 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::from(code as u8);
         }
     };
-    let level = match cli.verbose {
-        0 => "warn",
-        1 => "info",
-        2 => "debug",
-        _ => "trace",
+    // Other crates stay quiet unless asked: their errors reach the user through kfp-iam's.
+    let (level, others) = match cli.verbose {
+        0 => ("warn", "off"),
+        1 => ("info", "off"),
+        2 => ("debug", "warn"),
+        _ => ("trace", "debug"),
     };
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| {
             // Waiting on IAM's eventual consistency is always worth saying.
-            EnvFilter::new(format!("kfp_iam={level},kfp_iam::wait=info,warn"))
+            EnvFilter::new(format!("{others},kfp_iam={level},kfp_iam::wait=info"))
         });
     tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
 

@@ -458,8 +458,11 @@ fn resource_matches(
     let mut any = false;
     for pattern in spec.patterns() {
         // A pattern with an unresolvable variable matches no resource, as AWS documents.
-        if let Some(tokens) = expand(pattern, context, vars, Mode::Resource)? {
-            any |= glob(&tokens, &text, Match::Resource);
+        // Every pattern is expanded, so that a bad one is an error even after a match.
+        if let Some(tokens) = expand(pattern, context, vars, Mode::Resource)?
+            && !any
+        {
+            any = glob(&tokens, &text, Match::Resource);
         }
     }
     Ok(any != matches!(spec, ResourceSpec::NotResource(_)))

@@ -6,6 +6,8 @@ mod classic;
 mod irsa;
 mod lifecycle;
 mod common;
+mod faults;
 mod repair;
 mod safety;
+mod secrets;
 mod testenv;

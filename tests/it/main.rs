@@ -10,4 +10,5 @@ mod faults;
 mod repair;
 mod safety;
 mod secrets;
+mod terminal;
 mod testenv;

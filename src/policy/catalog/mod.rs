@@ -140,12 +140,13 @@ struct Data {
     components: BTreeMap<String, ComponentActions>,
 }
 
-static DATA: LazyLock<Result<Data, CatalogError>> = LazyLock::new(load);
+static DATA: LazyLock<Result<Data, CatalogError>> =
+    LazyLock::new(|| load(ACTIONS_JSON, COMPONENTS_JSON));
 
-fn load() -> Result<Data, CatalogError> {
-    let raw: RawActions = serde_json::from_str(ACTIONS_JSON).map_err(CatalogError::ParseActions)?;
+fn load(actions: &str, components: &str) -> Result<Data, CatalogError> {
+    let raw: RawActions = serde_json::from_str(actions).map_err(CatalogError::ParseActions)?;
     let components: RawComponents =
-        serde_json::from_str(COMPONENTS_JSON).map_err(CatalogError::ParseComponents)?;
+        serde_json::from_str(components).map_err(CatalogError::ParseComponents)?;
     let services = raw
         .services
         .into_iter()

@@ -8,6 +8,19 @@ fn compiled_in_data_parses() {
 }
 
 #[test]
+fn broken_data_is_an_error_naming_the_file() {
+    let actions = load("{", COMPONENTS_JSON).unwrap_err();
+    assert!(matches!(actions, CatalogError::ParseActions(_)));
+    assert!(
+        actions
+            .to_string()
+            .starts_with("action catalog `actions.json` is not valid: ")
+    );
+    let components = load(ACTIONS_JSON, r#"{"source": {}}"#).unwrap_err();
+    assert!(matches!(components, CatalogError::ParseComponents(_)));
+}
+
+#[test]
 fn catalog_covers_every_service_kfp_iam_writes_policies_for() {
     let prefixes: Vec<&str> = services().map(|s| s.prefix.as_str()).collect();
     let wanted = [

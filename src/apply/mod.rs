@@ -309,6 +309,19 @@ async fn execute(
                 other => other?,
             }
         }
+        Change::CreateManagedPolicy { name, path, document, tags } => {
+            match aws.create_policy(name, path, &document.to_string(), tags).await {
+                Err(e) if e.kind == ErrorKind::AlreadyExists => {}
+                other => drop(other?),
+            }
+        }
+        Change::UpdateManagedPolicy { arn, to, .. } => {
+            aws.set_policy_document(arn, &to.to_string()).await?
+        }
+        Change::DeleteManagedPolicy { arn } => match aws.delete_policy(arn).await {
+            Err(e) if e.is_not_found() => {}
+            other => other?,
+        },
         Change::DeleteOidcProvider { arn } => match aws.delete_oidc_provider(arn).await {
             Err(e) if e.is_not_found() => {}
             other => other?,

@@ -207,6 +207,23 @@ pub trait Aws: Send + Sync {
         tags: &BTreeMap<String, String>,
     ) -> impl Future<Output = Result<String>> + Send;
 
+    /// Creates a customer managed policy and returns its ARN.
+    fn create_policy(
+        &self,
+        name: &str,
+        path: &str,
+        document: &str,
+        tags: &BTreeMap<String, String>,
+    ) -> impl Future<Output = Result<String>> + Send;
+    /// Makes `document` the default version, deleting the oldest other version first when
+    /// the policy has IAM's maximum of five.
+    fn set_policy_document(
+        &self,
+        arn: &str,
+        document: &str,
+    ) -> impl Future<Output = Result<()>> + Send;
+    /// Deletes a customer managed policy with all its versions; it must be detached.
+    fn delete_policy(&self, arn: &str) -> impl Future<Output = Result<()>> + Send;
     /// The default version's document of a managed policy.
     fn get_managed_policy_document(
         &self,

@@ -402,6 +402,58 @@ impl Aws for SdkAws {
         Ok(out.open_id_connect_provider_arn().unwrap_or_default().to_owned())
     }
 
+    async fn create_policy(
+        &self,
+        name: &str,
+        path: &str,
+        document: &str,
+        tags: &BTreeMap<String, String>,
+    ) -> Result<String> {
+        self.counter.write();
+        let call = self.iam.create_policy().policy_name(name).path(path).policy_document(document);
+        let out = call.set_tags(Some(to_tags(tags))).send().await;
+        let out = out.map_err(|e| AwsError::from_sdk("iam:CreatePolicy", name, e))?;
+        Ok(out.policy.and_then(|p| p.arn).unwrap_or_default())
+    }
+
+    async fn set_policy_document(&self, arn: &str, document: &str) -> Result<()> {
+        self.counter.read();
+        let out = self.iam.list_policy_versions().policy_arn(arn).send().await;
+        let out = out.map_err(|e| AwsError::from_sdk("iam:ListPolicyVersions", arn, e))?;
+        let mut old: Vec<_> = out.versions().iter().filter(|v| !v.is_default_version()).collect();
+        if out.versions().len() >= 5 {
+            old.sort_by_key(|v| v.create_date().map(|d| d.secs()));
+            if let Some(id) = old.first().and_then(|v| v.version_id()) {
+                self.counter.write();
+                let call = self.iam.delete_policy_version().policy_arn(arn).version_id(id);
+                let out = call.send().await;
+                out.map_err(|e| AwsError::from_sdk("iam:DeletePolicyVersion", arn, e))?;
+            }
+        }
+        self.counter.write();
+        let call = self.iam.create_policy_version().policy_arn(arn).policy_document(document);
+        let out = call.set_as_default(true).send().await;
+        out.map_err(|e| AwsError::from_sdk("iam:CreatePolicyVersion", arn, e))?;
+        Ok(())
+    }
+
+    async fn delete_policy(&self, arn: &str) -> Result<()> {
+        self.counter.read();
+        let out = self.iam.list_policy_versions().policy_arn(arn).send().await;
+        let out = out.map_err(|e| AwsError::from_sdk("iam:ListPolicyVersions", arn, e))?;
+        for version in out.versions().iter().filter(|v| !v.is_default_version()) {
+            self.counter.write();
+            let id = version.version_id().unwrap_or_default();
+            let call = self.iam.delete_policy_version().policy_arn(arn).version_id(id);
+            let out = call.send().await;
+            out.map_err(|e| AwsError::from_sdk("iam:DeletePolicyVersion", arn, e))?;
+        }
+        self.counter.write();
+        let out = self.iam.delete_policy().policy_arn(arn).send().await;
+        out.map_err(|e| AwsError::from_sdk("iam:DeletePolicy", arn, e))?;
+        Ok(())
+    }
+
     async fn get_managed_policy_document(&self, arn: &str) -> Result<Option<String>> {
         self.counter.read();
         let out = self.iam.get_policy().policy_arn(arn).send().await;

@@ -59,6 +59,7 @@ pub fn kind_label(kind: ResourceKind) -> &'static str {
         ResourceKind::ServiceAccount => "service account",
         ResourceKind::PodIdentityAssociation => "pod identity association",
         ResourceKind::AccessKey => "access keys of",
+        ResourceKind::PipelinePolicy => "pipeline policy",
     }
 }
 

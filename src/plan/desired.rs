@@ -5,7 +5,11 @@ use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 
-use crate::spec::{IdentityMode, MANAGED_BY_KEY, MANAGED_BY_VALUE, RoleLayout, Spec};
+use crate::policy::generate::{self, Component, Scope};
+use crate::spec::{
+    IdentityMode, MANAGED_BY_KEY, MANAGED_BY_VALUE, PermissionMode, RoleLayout, S3_FULL_ACCESS,
+    SAGEMAKER_FULL_ACCESS, Spec,
+};
 
 /// Data keys of the access-key Secret, as the SageMaker components read them.
 pub const ACCESS_KEY_ID_KEY: &str = "AWS_ACCESS_KEY_ID";
@@ -19,6 +23,10 @@ pub const INVOKE_SID: &str = "KfpIamInvokeEndpoint";
 pub const IRSA_SID: &str = "KfpIamServiceAccounts";
 pub const IRSA_WILDCARD_SID: &str = "KfpIamServiceAccountPatterns";
 pub const POD_IDENTITY_SID: &str = "KfpIamPodIdentity";
+/// Sid of the execution role's trust statement for RoboMaker, in scoped mode with RoboMaker.
+pub const ROBOMAKER_TRUST_SID: &str = "KfpIamRoboMakerAssumeRole";
+/// Name of the execution role's inline policy in scoped mode.
+pub const EXECUTION_POLICY_NAME: &str = "kfp-iam-execution";
 
 /// Annotation IRSA reads on a service account.
 pub const ROLE_ARN_ANNOTATION: &str = "eks.amazonaws.com/role-arn";
@@ -46,6 +54,15 @@ impl Target {
 pub struct PipelineRole {
     pub name: String,
     pub targets: Vec<Target>,
+}
+
+/// A customer managed policy kfp-iam owns.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ManagedPolicy {
+    pub name: String,
+    pub path: String,
+    pub arn: String,
+    pub document: Value,
 }
 
 /// Everything kfp-iam should make true.
@@ -79,11 +96,21 @@ pub struct Desired {
     pub issuer: Option<String>,
     pub create_provider: bool,
 
+    /// The generated pipeline permissions (scoped mode), attached to the user or roles.
+    pub pipeline_policy: Option<ManagedPolicy>,
+    pub permissions: PermissionMode,
+    /// Components in scope (all of them unless the spec narrows it).
+    pub components: Vec<Component>,
+    pub buckets: Vec<String>,
+    pub endpoint_prefixes: Vec<String>,
+
     // execution role and node roles
     pub role: String,
     pub role_policies: Vec<String>,
-    /// kfp-iam's own trust statement; merged into whatever else the trust policy holds.
-    pub trust_statement: Value,
+    /// kfp-iam's own trust statements; merged into whatever else the trust policy holds.
+    pub trust_statements: Vec<Value>,
+    /// The generated inline policy of the execution role (scoped mode).
+    pub execution_policy: Option<Value>,
     pub node_roles: Vec<String>,
     pub node_policy_name: String,
     pub node_policy: Value,
@@ -137,39 +164,59 @@ impl Desired {
                 })
                 .collect(),
         };
-        Self {
-            spec_name: spec.metadata.name.clone(),
-            tags,
-            mode,
-            cluster: s.cluster.clone(),
-            partition: partition_of(&resolved.region).into(),
-            region: resolved.region,
-            account: resolved.account,
-            targets: resolved.targets,
-            targets_named: matches!(s.namespaces, None | Some(crate::spec::NamespaceScope::Names(_))),
-            user: s.user.name.clone(),
-            user_policies: s.user.policies.clone(),
-            secret_name: s.secret.name.clone(),
-            max_key_age: s.rotation.max_age_seconds(),
-            pipeline_roles,
-            pipeline_policies: s.identity.policies.clone(),
-            role_path: format!("/kfp-iam/{}/", spec.metadata.name),
-            issuer: resolved
-                .issuer
-                .filter(|_| mode == IdentityMode::Irsa)
-                .map(|i| i.trim_start_matches("https://").to_owned()),
-            create_provider: s.identity.create_oidc_provider,
-            role: s.execution_role.name.clone(),
-            role_policies: s.execution_role.policies.clone(),
-            trust_statement: json!({
-                "Sid": TRUST_SID,
+        let partition = partition_of(&resolved.region).to_owned();
+        let role_path = format!("/kfp-iam/{}/", spec.metadata.name);
+        // The classic managed policies do not cover RoboMaker, so full access assumes the
+        // SageMaker components unless the spec lists components itself.
+        let components = s.components.clone().unwrap_or_else(|| {
+            let all = Component::ALL.into_iter();
+            match s.permissions {
+                PermissionMode::Scoped => all.collect(),
+                PermissionMode::FullAccess => all.filter(|c| *c != Component::RoboMaker).collect(),
+            }
+        });
+        let scope = Scope {
+            partition: partition.clone(),
+            account: resolved.account.clone(),
+            region: resolved.region.clone(),
+            execution_role_arn: format!(
+                "arn:{partition}:iam::{}:role/{}", resolved.account, s.execution_role.name
+            ),
+            components: components.clone(),
+            buckets: s.buckets.clone(),
+            endpoint_prefixes: s.endpoint_prefixes.clone(),
+        };
+        let scoped = s.permissions == PermissionMode::Scoped;
+        let pipeline_policy = scoped.then(|| {
+            let name = format!("kfp-iam-{}-pipeline", spec.metadata.name);
+            let arn = format!("arn:{partition}:iam::{}:policy{role_path}{name}", resolved.account);
+            let document = generate::pipeline_policy(&scope).to_value();
+            ManagedPolicy { name, path: role_path.clone(), arn, document }
+        });
+        // In scoped mode the classic full-access policies give way to the generated ones;
+        // other managed policies the spec lists are still attached.
+        let narrowed = |listed: &[String]| -> Vec<String> {
+            let classic = [SAGEMAKER_FULL_ACCESS, S3_FULL_ACCESS];
+            let kept = listed.iter().filter(|p| !scoped || !classic.contains(&p.as_str()));
+            kept.cloned().chain(pipeline_policy.iter().map(|p| p.arn.clone())).collect()
+        };
+        let mut trust_statements = vec![json!({
+            "Sid": TRUST_SID,
+            "Effect": "Allow",
+            "Principal": {"Service": "sagemaker.amazonaws.com"},
+            "Action": "sts:AssumeRole",
+        })];
+        if scoped && components.contains(&Component::RoboMaker) {
+            trust_statements.push(json!({
+                "Sid": ROBOMAKER_TRUST_SID,
                 "Effect": "Allow",
-                "Principal": {"Service": "sagemaker.amazonaws.com"},
+                "Principal": {"Service": "robomaker.amazonaws.com"},
                 "Action": "sts:AssumeRole",
-            }),
-            node_roles: resolved.node_roles,
-            node_policy_name: s.node_policy.name.clone(),
-            node_policy: json!({
+            }));
+        }
+        let node_policy = match scoped {
+            true => generate::node_role_policy(&scope).to_value(),
+            false => json!({
                 "Version": "2012-10-17",
                 "Statement": [{
                     "Sid": INVOKE_SID,
@@ -178,7 +225,49 @@ impl Desired {
                     "Resource": "*",
                 }],
             }),
+        };
+        Self {
+            spec_name: spec.metadata.name.clone(),
+            tags,
+            mode,
+            cluster: s.cluster.clone(),
+            partition,
+            region: resolved.region,
+            account: resolved.account,
+            targets: resolved.targets,
+            targets_named: matches!(s.namespaces, None | Some(crate::spec::NamespaceScope::Names(_))),
+            user: s.user.name.clone(),
+            user_policies: narrowed(&s.user.policies),
+            secret_name: s.secret.name.clone(),
+            max_key_age: s.rotation.max_age_seconds(),
+            pipeline_roles,
+            pipeline_policies: narrowed(&s.identity.policies),
+            role_path,
+            issuer: resolved
+                .issuer
+                .filter(|_| mode == IdentityMode::Irsa)
+                .map(|i| i.trim_start_matches("https://").to_owned()),
+            create_provider: s.identity.create_oidc_provider,
+            permissions: s.permissions,
+            components,
+            buckets: s.buckets.clone(),
+            endpoint_prefixes: s.endpoint_prefixes.clone(),
+            role: s.execution_role.name.clone(),
+            role_policies: s.execution_role.policies.iter()
+                .filter(|p| !scoped || ![SAGEMAKER_FULL_ACCESS, S3_FULL_ACCESS].contains(&p.as_str()))
+                .cloned().collect(),
+            trust_statements,
+            execution_policy: scoped.then(|| generate::execution_role_policy(&scope).to_value()),
+            pipeline_policy,
+            node_roles: resolved.node_roles,
+            node_policy_name: s.node_policy.name.clone(),
+            node_policy,
         }
+    }
+
+    /// The trust statements' Sids kfp-iam owns on the execution role.
+    pub fn execution_trust_sids() -> &'static [&'static str] {
+        &[TRUST_SID, ROBOMAKER_TRUST_SID]
     }
 
     /// A trust policy holding only `statements`, for a role kfp-iam creates.

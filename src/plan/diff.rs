@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
-use super::desired::{ACCESS_LABEL, Desired, ROLE_ARN_ANNOTATION, STS_AUDIENCE, TRUST_SID, Target};
+use super::desired::{ACCESS_LABEL, Desired, ROLE_ARN_ANNOTATION, STS_AUDIENCE, Target};
 use super::observed::{Observed, ObservedRole};
 use super::{Action, Blocker, Change, Plan, PlanError, ResourceKind, ResourcePlan};
 use crate::policy::PolicyDocument;
@@ -143,6 +143,8 @@ pub fn diff(desired: &Desired, observed: &Observed, options: DiffOptions) -> Res
         })
         .collect();
 
+    blockers.extend(super::lint::lint_desired(desired));
+    resources.extend(diff_pipeline_policy(desired, observed));
     match desired.mode {
         IdentityMode::AccessKey => {
             let mut user = diff_user(desired, observed, options, &mut blockers);
@@ -173,6 +175,33 @@ pub fn diff(desired: &Desired, observed: &Observed, options: DiffOptions) -> Res
     resources.push(diff_execution_role(desired, observed, options, &mut blockers)?);
     resources.extend(diff_node_roles(desired, observed, &mut blockers));
     Ok(Plan { resources, blockers })
+}
+
+fn diff_pipeline_policy(desired: &Desired, observed: &Observed) -> Option<ResourcePlan> {
+    let policy = desired.pipeline_policy.as_ref()?;
+    let kind = ResourceKind::PipelinePolicy;
+    let plan = match &observed.pipeline_policy {
+        None => resource(0, kind, &policy.name, Action::Create, vec![Change::CreateManagedPolicy {
+            name: policy.name.clone(),
+            path: policy.path.clone(),
+            document: policy.document.clone(),
+            tags: desired.tags.clone(),
+        }]),
+        Some(current) => {
+            let from: Value = serde_json::from_str(current)
+                .unwrap_or_else(|_| Value::String(current.clone()));
+            let changes = match same_document(&from, &policy.document) {
+                true => Vec::new(),
+                false => vec![Change::UpdateManagedPolicy {
+                    arn: policy.arn.clone(),
+                    from,
+                    to: policy.document.clone(),
+                }],
+            };
+            resource(0, kind, &policy.name, Action::NoChange, changes)
+        }
+    };
+    Some(plan)
 }
 
 fn missing_namespace(desired: &Desired, namespace: &str) -> Blocker {
@@ -207,7 +236,7 @@ fn diff_user(
         }
         Some(user) if !is_owned(&user.tags) && !options.adopt => {
             blockers.push(blocker(kind, name, unowned_reason(&format!("IAM user `{name}`"))));
-            return resource(0, kind, name, Action::Blocked, Vec::new());
+            return resource(1, kind, name, Action::Blocked, Vec::new());
         }
         Some(user) => {
             let tags = missing_tags(&desired.tags, &user.tags);
@@ -223,7 +252,8 @@ fn diff_user(
     for arn in attached.iter().filter(|a| !desired.user_policies.contains(a)) {
         changes.push(Change::DetachUserPolicy { user: name.clone(), policy_arn: arn.clone() });
     }
-    resource(0, kind, name, action, changes)
+    // After the pipeline policy it may attach exists.
+    resource(1, kind, name, action, changes)
 }
 
 fn diff_provider(
@@ -492,6 +522,34 @@ fn diff_execution_role(
     options: DiffOptions,
     blockers: &mut Vec<Blocker>,
 ) -> Result<ResourcePlan, PlanError> {
+    let mut plan = plan_execution_role(desired, observed, options, blockers)?;
+    let Some(wanted) = &desired.execution_policy else { return Ok(plan) };
+    if plan.action == Action::Blocked {
+        return Ok(plan);
+    }
+    let from = observed.execution_policy.as_deref().map(|d| {
+        serde_json::from_str(d).unwrap_or_else(|_| Value::String(d.to_owned()))
+    });
+    if !from.as_ref().is_some_and(|f| same_document(f, wanted)) {
+        plan.changes.push(Change::PutInlinePolicy {
+            role: desired.role.clone(),
+            policy_name: super::desired::EXECUTION_POLICY_NAME.into(),
+            from,
+            to: wanted.clone(),
+        });
+        if plan.action == Action::NoChange {
+            plan.action = Action::Update;
+        }
+    }
+    Ok(plan)
+}
+
+fn plan_execution_role(
+    desired: &Desired,
+    observed: &Observed,
+    options: DiffOptions,
+    blockers: &mut Vec<Blocker>,
+) -> Result<ResourcePlan, PlanError> {
     let existing = observed
         .role
         .as_ref()
@@ -501,8 +559,8 @@ fn diff_execution_role(
         wave: 0,
         name: &desired.role,
         path: None,
-        ours: std::slice::from_ref(&desired.trust_statement),
-        our_sids: &[TRUST_SID],
+        ours: &desired.trust_statements,
+        our_sids: Desired::execution_trust_sids(),
         policies: &desired.role_policies,
         tags: &desired.tags,
         existing: existing.as_ref(),

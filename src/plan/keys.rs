@@ -98,7 +98,7 @@ pub fn diff_keys(
             },
             Change::UntagUser { user: user.to_owned(), keys: vec![ROTATING_FROM_TAG.into()] },
         ];
-        plan.resources.push(resource(3, ResourceKind::AccessKey, user, Action::Update, changes));
+        plan.resources.push(resource(4, ResourceKind::AccessKey, user, Action::Update, changes));
         return plan;
     }
     if rotating_from.is_some() {
@@ -123,7 +123,7 @@ pub fn diff_keys(
         .map(|id| delete(user, id, "the key in the Secret no longer works"))
         .collect();
     if !cleanup.is_empty() {
-        plan.resources.push(resource(3, ResourceKind::AccessKey, user, Action::Update, cleanup));
+        plan.resources.push(resource(4, ResourceKind::AccessKey, user, Action::Update, cleanup));
     }
     plan
 }
@@ -186,11 +186,11 @@ fn secrets(
         let owned = secret.state.as_ref().map(|s| is_owned(&s.labels));
         if owned == Some(false) && !options.adopt {
             blockers.push(blocker(kind, &name, unowned_reason(&format!("Secret `{name}`"))));
-            plan.resources.push(resource(1, kind, &name, Action::Blocked, Vec::new()));
+            plan.resources.push(resource(2, kind, &name, Action::Blocked, Vec::new()));
             continue;
         }
         if user_blocked {
-            plan.resources.push(resource(1, kind, &name, Action::Blocked, Vec::new()));
+            plan.resources.push(resource(2, kind, &name, Action::Blocked, Vec::new()));
             continue;
         }
         let action = if secret.state.is_some() { Action::NoChange } else { Action::Create };
@@ -201,13 +201,13 @@ fn secrets(
             _ => Vec::new(),
         };
         if secret.health.is_working() && !rotating {
-            plan.resources.push(resource(1, kind, &name, action, label));
+            plan.resources.push(resource(2, kind, &name, action, label));
             continue;
         }
         if let Some(from) = &source {
             let change = Change::CopyAccessKey { from_namespace: from.clone(), namespace,
                 secret: secret_ref };
-            plan.resources.push(resource(2, kind, &name, action, vec![change]));
+            plan.resources.push(resource(3, kind, &name, action, vec![change]));
             continue;
         }
 
@@ -226,7 +226,7 @@ fn secrets(
                  delete-access-key --user-name {user} --access-key-id ID`, then run again",
                 left.join(", ")
             )));
-            plan.resources.push(resource(1, kind, &name, Action::Blocked, Vec::new()));
+            plan.resources.push(resource(2, kind, &name, Action::Blocked, Vec::new()));
             continue;
         }
         let mut changes = Vec::new();
@@ -241,7 +241,7 @@ fn secrets(
             secret: secret_ref });
         source = Some(namespace);
         creates = true;
-        plan.resources.push(resource(1, kind, &name, action, changes));
+        plan.resources.push(resource(2, kind, &name, action, changes));
     }
     creates
 }

@@ -8,6 +8,7 @@
 mod desired;
 mod diff;
 mod keys;
+mod lint;
 mod observed;
 mod teardown;
 
@@ -15,7 +16,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 pub use desired::{
-    ACCESS_KEY_ID_KEY, ACCESS_LABEL, Desired, INVOKE_SID, PipelineRole, ROLE_ARN_ANNOTATION,
+    ACCESS_KEY_ID_KEY, ACCESS_LABEL, Desired, EXECUTION_POLICY_NAME, ManagedPolicy, INVOKE_SID, PipelineRole, ROLE_ARN_ANNOTATION,
     Resolved, SECRET_ACCESS_KEY_KEY, STS_AUDIENCE, TRUST_SID, Target, default_service_account,
 };
 pub use diff::{DiffOptions, TRUST_QUOTA, diff, merge_trust, same_document};
@@ -69,6 +70,8 @@ pub enum ResourceKind {
     PodIdentityAssociation,
     /// Keys of the user to delete once the Secrets hold a working one.
     AccessKey,
+    /// The generated pipeline permissions (scoped mode).
+    PipelinePolicy,
 }
 
 /// What happens to a resource as a whole.
@@ -108,6 +111,16 @@ pub enum Change {
     DeleteSecret { namespace: String, secret: String },
     DeleteInlinePolicy { role: String, policy_name: String },
     DeleteOidcProvider { arn: String },
+    CreateManagedPolicy {
+        name: String,
+        path: String,
+        document: Value,
+        tags: BTreeMap<String, String>,
+    },
+    /// Makes `to` the policy's default version.
+    UpdateManagedPolicy { arn: String, from: Value, to: Value },
+    /// Deletes a customer managed policy; run after everything it was attached to is gone.
+    DeleteManagedPolicy { arn: String },
     /// Puts the ownership label on an adopted Secret that already holds a working key.
     LabelSecret { namespace: String, secret: String },
     CreateRole {
@@ -174,6 +187,9 @@ impl Change {
                 format!("delete inline policy `{policy_name}`")
             }
             Self::DeleteOidcProvider { arn } => format!("delete OIDC provider `{arn}`"),
+            Self::CreateManagedPolicy { name, .. } => format!("create managed policy `{name}`"),
+            Self::UpdateManagedPolicy { .. } => "update the policy document".into(),
+            Self::DeleteManagedPolicy { arn } => format!("delete managed policy `{arn}`"),
             Self::DeleteRole { role } => format!("delete IAM role `{role}` and its policies"),
             Self::CreateOidcProvider { url, .. } => {
                 format!("create the IAM OIDC provider for `{url}`")
@@ -219,6 +235,8 @@ impl Change {
             Self::CreateRole { trust, .. } => Some((None, trust)),
             Self::UpdateTrust { from, to, .. } => Some((Some(from), to)),
             Self::PutInlinePolicy { from, to, .. } => Some((from.as_ref(), to)),
+            Self::CreateManagedPolicy { document, .. } => Some((None, document)),
+            Self::UpdateManagedPolicy { from, to, .. } => Some((Some(from), to)),
             _ => None,
         }
     }

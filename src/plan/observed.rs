@@ -10,7 +10,9 @@ use futures::{StreamExt, TryStreamExt, stream};
 use tracing::debug;
 
 use super::PlanError;
-use super::desired::{ACCESS_KEY_ID_KEY, ACCESS_LABEL, Desired, SECRET_ACCESS_KEY_KEY};
+use super::desired::{
+    ACCESS_KEY_ID_KEY, ACCESS_LABEL, Desired, EXECUTION_POLICY_NAME, SECRET_ACCESS_KEY_KEY,
+};
 use crate::aws::{AccessKeyInfo, Aws, OidcProvider, PodIdentityAssociation, Role, User};
 use crate::kube::{Kube, SecretState, ServiceAccountState};
 use crate::secret::{KeyPair, SecretValue};
@@ -97,6 +99,10 @@ pub struct Observed {
     pub associations: Vec<PodIdentityAssociation>,
     pub role: Option<Role>,
     pub role_policies: Vec<String>,
+    /// The execution role's inline policy kfp-iam writes (scoped mode).
+    pub execution_policy: Option<String>,
+    /// The default version of the pipeline policy (scoped mode).
+    pub pipeline_policy: Option<String>,
     pub node_roles: Vec<ObservedNodeRole>,
 }
 
@@ -139,13 +145,34 @@ pub async fn observe(
             _ => observe_pipeline_roles(desired, aws, kube).await,
         }
     };
+    let scoped = async {
+        let pipeline = match &desired.pipeline_policy {
+            Some(p) => aws.get_managed_policy_document(&p.arn).await?,
+            None => None,
+        };
+        let execution = match &desired.execution_policy {
+            Some(_) => aws.get_role_inline_policy(&desired.role, EXECUTION_POLICY_NAME).await
+                .or_else(|e| if e.is_not_found() { Ok(None) } else { Err(e) })?,
+            None => None,
+        };
+        Ok::<_, PlanError>((pipeline, execution))
+    };
     let (namespaces, execution_role, node_roles, identity) =
         futures::future::try_join4(namespaces, execution_role, nodes, identity).await?;
+    let (pipeline_policy, execution_policy) = scoped.await?;
     let (role, role_policies) = match execution_role {
         Some(o) => (Some(o.role), o.policies),
         None => (None, Vec::new()),
     };
-    Ok(Observed { namespaces, role, role_policies, node_roles, ..identity })
+    Ok(Observed {
+        namespaces,
+        role,
+        role_policies,
+        execution_policy,
+        pipeline_policy,
+        node_roles,
+        ..identity
+    })
 }
 
 async fn observe_role(name: &str, aws: &impl Aws) -> Result<Option<ObservedRole>, PlanError> {

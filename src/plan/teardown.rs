@@ -80,7 +80,12 @@ pub fn teardown(desired: &Desired, observed: &Observed, provider_in_use: bool) -
         }));
     }
 
-    // Wave 2: the provider, once no role of ours trusts it.
+    // Wave 2: the pipeline policy, detached by now, and the provider, once no role of ours
+    // trusts it.
+    if let (Some(policy), Some(_)) = (&desired.pipeline_policy, &observed.pipeline_policy) {
+        resources.push(delete(2, ResourceKind::PipelinePolicy, &policy.name,
+            Change::DeleteManagedPolicy { arn: policy.arn.clone() }));
+    }
     if let Some(provider) = &observed.provider {
         resources.push(match is_owned(&provider.tags) && !provider_in_use {
             true => delete(2, ResourceKind::OidcProvider, &provider.url,

@@ -89,12 +89,38 @@ pub struct AccessSpec {
     /// How pipeline pods get AWS credentials.
     #[serde(default)]
     pub identity: IdentitySpec,
+    /// `full-access` (the classic managed policies) or `scoped` (least privilege generated
+    /// for `components` and `buckets`).
+    #[serde(default)]
+    pub permissions: PermissionMode,
+    /// The Kubeflow SageMaker components pipelines use (scoped mode); default: all.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub components: Option<Vec<crate::policy::generate::Component>>,
+    /// The S3 buckets pipelines and SageMaker jobs use (scoped mode).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub buckets: Vec<String>,
+    /// Endpoint name prefixes nodes may invoke and pipelines may deploy (scoped mode);
+    /// default: every endpoint of the account and region.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub endpoint_prefixes: Vec<String>,
     /// When to replace the access key.
     #[serde(default, skip_serializing_if = "RotationSpec::is_empty")]
     pub rotation: RotationSpec,
     /// Namespaces whose pipelines get access; without it, the Secret's namespace alone.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub namespaces: Option<NamespaceScope>,
+}
+
+/// How much the identities may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PermissionMode {
+    /// AmazonSageMakerFullAccess and AmazonS3FullAccess, as the classic setup.
+    #[default]
+    FullAccess,
+    /// Only what the chosen components call, on this account's and region's resources and
+    /// the named buckets.
+    Scoped,
 }
 
 /// Key rotation policy (access-key mode).
@@ -308,6 +334,10 @@ impl Default for AccessSpec {
             execution_role: RoleSpec::default(),
             node_policy: NodePolicySpec::default(),
             identity: IdentitySpec::default(),
+            permissions: PermissionMode::default(),
+            components: None,
+            buckets: Vec::new(),
+            endpoint_prefixes: Vec::new(),
             rotation: RotationSpec::default(),
             namespaces: None,
         }

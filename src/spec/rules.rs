@@ -82,6 +82,7 @@ pub fn validate(spec: &Spec) -> Vec<Violation> {
     check(is_dns_label(&s.secret.namespace), "spec.secret.namespace", &s.secret.namespace,
         NAMESPACE_RULE);
     check_identity(spec, &mut check);
+    check_scope(spec, &mut check);
     if let Some(age) = &s.rotation.max_age {
         check(super::parse_age(age).is_some(), "spec.rotation.maxAge", age,
             "must be a positive number of days or hours such as `90d` or `12h`");
@@ -136,6 +137,39 @@ fn check_identity(spec: &Spec, check: &mut Check<'_>) {
 }
 
 type Check<'a> = dyn FnMut(bool, &str, &str, &str) + 'a;
+
+fn check_scope(spec: &Spec, check: &mut Check<'_>) {
+    let s = &spec.spec;
+    if s.permissions == super::PermissionMode::Scoped {
+        check(!s.buckets.is_empty(), "spec.buckets", "[]",
+            "must name at least one S3 bucket in scoped mode: pipelines and SageMaker jobs \
+             read and write their data there");
+    }
+    if let Some(components) = &s.components {
+        check(!components.is_empty(), "spec.components", "[]",
+            "must list at least one component, or be left out for all of them");
+    }
+    for (i, bucket) in s.buckets.iter().enumerate() {
+        check(is_bucket_name(bucket), &format!("spec.buckets[{i}]"), bucket,
+            "must be an S3 bucket name: 3-63 characters of lowercase letters, digits, . and -, \
+             starting and ending with a letter or digit");
+    }
+    for (i, prefix) in s.endpoint_prefixes.iter().enumerate() {
+        let ok = (1..=63).contains(&prefix.len())
+            && prefix.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+        check(ok, &format!("spec.endpointPrefixes[{i}]"), prefix,
+            "must be the start of a SageMaker endpoint name: 1-63 letters, digits and -");
+    }
+}
+
+fn is_bucket_name(s: &str) -> bool {
+    let edge = |c: Option<char>| c.is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+    (3..=63).contains(&s.len())
+        && edge(s.chars().next())
+        && edge(s.chars().last())
+        && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.' || c == '-')
+        && !s.contains("..")
+}
 
 fn check_tags(spec: &Spec, check: &mut Check<'_>) {
     let tags = &spec.spec.tags;
@@ -367,6 +401,17 @@ mod tests {
         });
         assert_eq!(v.len(), 1, "{v:?}");
         assert!(v[0].rule.contains("longer than 64"));
+    }
+
+    #[test]
+    fn scoped_mode_needs_buckets_with_valid_names() {
+        let field = single_field(|s| s.spec.permissions = crate::spec::PermissionMode::Scoped);
+        assert_eq!(field, "spec.buckets");
+        let field = single_field(|s| {
+            s.spec.permissions = crate::spec::PermissionMode::Scoped;
+            s.spec.buckets = vec!["ok-bucket".into(), "Bad_Bucket".into()];
+        });
+        assert_eq!(field, "spec.buckets[1]");
     }
 
     #[test]

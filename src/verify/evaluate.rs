@@ -56,12 +56,24 @@ pub fn identity_allows(
     action: &str,
     resource: &str,
 ) -> Result<Option<String>, EvalFailure> {
+    identity_allows_with(documents, action, resource, &[])
+}
+
+/// [`identity_allows`] with request context keys and values.
+pub fn identity_allows_with(
+    documents: &BTreeMap<String, String>,
+    action: &str,
+    resource: &str,
+    context: &[(&str, &str)],
+) -> Result<Option<String>, EvalFailure> {
     let identity = documents
         .iter()
         .map(|(name, text)| Ok(NamedPolicy::new(name.clone(), parse(name, text)?)))
         .collect::<Result<Vec<_>, EvalFailure>>()?;
     let set = PolicySet { identity, ..PolicySet::default() };
-    let request = Request::new(action, resource);
+    let request = context.iter().fold(Request::new(action, resource), |r, (k, v)| {
+        r.with_context(k, *v)
+    });
     let decision = evaluate(&set, &request).map_err(|e| EvalFailure::Evaluate(e.to_string()))?;
     let by = decision.deciding.first().map(|s| s.policy.clone()).unwrap_or_default();
     Ok(decision.is_allowed().then_some(by))

@@ -8,6 +8,7 @@
 //! issuer, subject and audience.
 
 mod evaluate;
+mod pipeline;
 mod token;
 
 use std::collections::BTreeMap;
@@ -25,7 +26,9 @@ use crate::plan::{
 };
 use crate::spec::{IdentityMode, Spec};
 
-pub use evaluate::{EvalFailure, identity_allows, trust_allows, trust_allows_service};
+pub use evaluate::{
+    EvalFailure, identity_allows, identity_allows_with, trust_allows, trust_allows_service,
+};
 pub use token::{Claims, claims_of};
 
 /// Service principal SageMaker uses to assume the execution role.
@@ -97,6 +100,7 @@ pub async fn verify(
             checks.extend(association_checks(&desired, &observed));
         }
     }
+    checks.extend(pipeline::checks(&desired, &observed, aws).await?);
     checks.push(trust_check(&desired, &observed));
     checks.push(attached_check("role-policies", &desired.role, &desired.role_policies,
         observed.role.as_ref().map(|_| &observed.role_policies)));

@@ -103,8 +103,7 @@ async fn default_spec_creates_the_classic_setup_and_a_second_apply_writes_nothin
     let names: Vec<&str> =
         report["checks"].as_array().unwrap().iter().filter_map(|c| c["name"].as_str()).collect();
     assert_eq!(names, [
-        "secret-present", "secret-key-works", "key-age", "user-policies", "role-trust",
-        "role-policies",
-        "node-role-invoke-endpoint",
+        "secret-present", "secret-key-works", "key-age", "user-policies", "pipeline-actions",
+        "pipeline-pass-role", "role-trust", "role-policies", "node-role-invoke-endpoint",
     ]);
 }

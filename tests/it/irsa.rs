@@ -42,6 +42,14 @@ async fn create_profile(name: &str) {
     create_namespace(name).await;
 }
 
+async fn list_profiles() -> Vec<String> {
+    let gvk = GroupVersionKind::gvk("kubeflow.org", "v1", "Profile");
+    let resource = ApiResource::from_gvk_with_plural(&gvk, "profiles");
+    let api: Api<DynamicObject> = Api::all_with(kube_client().await, &resource);
+    let list = api.list(&Default::default()).await.expect("list profiles");
+    list.items.into_iter().filter_map(|p| p.metadata.name).collect()
+}
+
 async fn delete_profile(name: &str) {
     let gvk = GroupVersionKind::gvk("kubeflow.org", "v1", "Profile");
     let resource = ApiResource::from_gvk_with_plural(&gvk, "profiles");
@@ -110,6 +118,11 @@ async fn delete_provider() {
 #[tokio::test]
 async fn irsa_for_three_profiles_converges_verifies_and_follows_the_scope() {
     let _turn = PROVIDER.lock().await;
+    // Only this test makes Profiles; a failed earlier run on the same servers may have left
+    // some, which `profiles: all` would otherwise take in.
+    for leftover in list_profiles().await {
+        delete_profile(&leftover).await;
+    }
     let id = unique("prof");
     let profiles: Vec<String> = (1..=3).map(|i| format!("{id}-{i}")).collect();
     for p in &profiles {

@@ -72,7 +72,9 @@ async fn corrupted_key_id_fails_secret_key_works_and_apply_replaces_the_key() {
 
 #[tokio::test]
 async fn detached_user_policy_fails_user_policies_and_apply_reattaches_it() {
-    damage_then_repair(&["user-policies"], |spec| async move {
+    // Without its policy, the user also loses what the policy granted.
+    damage_then_repair(&["user-policies", "pipeline-actions", "pipeline-pass-role"],
+        |spec| async move {
         let call = iam().await.detach_user_policy().user_name(&spec.spec.user.name);
         call.policy_arn(SAGEMAKER_FULL_ACCESS).send().await.unwrap();
     })

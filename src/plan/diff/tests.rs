@@ -5,7 +5,7 @@ use serde_json::json;
 use super::*;
 use crate::aws::{AccessKeyInfo, OidcProvider, PodIdentityAssociation, Role, User};
 use crate::kube::{SecretState, ServiceAccountState};
-use crate::plan::desired::{IRSA_SID, Resolved};
+use crate::plan::desired::{IRSA_SID, Resolved, TRUST_SID};
 use crate::plan::{KeyHealth, ObservedNodeRole, ObservedSecret};
 use crate::spec::{IdentityMode, RoleLayout, Spec};
 
@@ -65,7 +65,7 @@ fn converged() -> Observed {
         role: Some(Role {
             name: d.role.clone(),
             arn: "arn:aws:iam::123456789012:role/sagemaker-kfp-role".into(),
-            trust: Desired::fresh_trust(vec![d.trust_statement.clone()]).to_string(),
+            trust: Desired::fresh_trust(d.trust_statements.clone()).to_string(),
             tags: owned_tags(),
         }),
         role_policies: d.role_policies.clone(),
@@ -96,6 +96,9 @@ fn ops(plan: &Plan) -> Vec<&'static str> {
         Change::DeleteSecret { .. } => "DeleteSecret",
         Change::DeleteInlinePolicy { .. } => "DeleteInlinePolicy",
         Change::DeleteOidcProvider { .. } => "DeleteOidcProvider",
+        Change::CreateManagedPolicy { .. } => "CreateManagedPolicy",
+        Change::UpdateManagedPolicy { .. } => "UpdateManagedPolicy",
+        Change::DeleteManagedPolicy { .. } => "DeleteManagedPolicy",
         Change::DeleteRole { .. } => "DeleteRole",
         Change::CreateOidcProvider { .. } => "CreateOidcProvider",
         Change::ApplyServiceAccount { role_arn: Some(_), .. } => "AnnotateServiceAccount",
@@ -503,7 +506,7 @@ fn access_key_is_created_once_and_copied_into_every_other_namespace() {
     assert_eq!(ops(&plan).iter().filter(|o| **o == "CopyAccessKey").count(), 2);
     let waves: Vec<u8> = plan.resources.iter().filter(|r| r.kind == ResourceKind::Secret)
         .map(|r| r.wave).collect();
-    assert_eq!(waves, [1, 2, 2], "copies run after the key exists");
+    assert_eq!(waves, [2, 3, 3], "copies run after the key exists");
 }
 
 #[test]
@@ -571,7 +574,7 @@ fn rotation_tags_creates_copies_and_retires_the_old_key_last() {
     assert_eq!(ops(&plan), ["DeleteAccessKey", "TagUser", "CreateAccessKey", "CopyAccessKey",
         "RetireAccessKey", "UntagUser"]);
     let retire = of_kind(&plan, ResourceKind::AccessKey);
-    assert_eq!(retire.wave, 3);
+    assert_eq!(retire.wave, 4);
     let Change::RetireAccessKey { access_key_id, namespaces, .. } = &retire.changes[0] else {
         panic!()
     };

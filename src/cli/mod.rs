@@ -7,6 +7,7 @@ mod apply;
 mod destroy;
 mod output;
 mod plan;
+mod policy;
 mod rotate;
 mod spec;
 mod verify;
@@ -65,6 +66,9 @@ pub enum Command {
     RotateKey(rotate::RotateArgs),
     /// Remove what kfp-iam made for the spec; what it does not own is left alone.
     Destroy(destroy::DestroyArgs),
+    /// Lint, show and evaluate IAM policy documents.
+    #[command(subcommand)]
+    Policy(policy::PolicyCommand),
     /// Work with spec documents.
     #[command(subcommand)]
     Spec(spec::SpecCommand),
@@ -124,6 +128,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Verify(args) => verify::run(args, color).await,
         Command::RotateKey(args) => rotate::run(args, color).await,
         Command::Destroy(args) => destroy::run(args, color).await,
+        Command::Policy(command) => policy::run(command).await,
         Command::Spec(command) => spec::run(command),
     }
 }

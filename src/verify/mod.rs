@@ -29,6 +29,7 @@ use crate::spec::{IdentityMode, Spec};
 pub use evaluate::{
     EvalFailure, identity_allows, identity_allows_with, trust_allows, trust_allows_service,
 };
+pub use pipeline::{Identity, identity_documents};
 pub use token::{Claims, claims_of};
 
 /// Service principal SageMaker uses to assume the execution role.

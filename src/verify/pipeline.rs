@@ -14,6 +14,25 @@ use crate::spec::{IdentityMode, PermissionMode};
 /// A request made up to ask the policies a question; its names exist nowhere.
 const PROBE: &str = "kfp-iam-verify";
 
+/// An IAM identity whose policies can be read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Identity<'a> {
+    User(&'a str),
+    Role(&'a str),
+}
+
+/// Every identity policy of a user or role, managed and (for roles) inline, by name.
+pub async fn identity_documents(
+    identity: Identity<'_>,
+    aws: &impl Aws,
+) -> Result<BTreeMap<String, String>, PlanError> {
+    let (attached, role) = match identity {
+        Identity::User(name) => (aws.list_user_policies(name).await?, None),
+        Identity::Role(name) => (aws.list_role_policies(name).await?, Some(name)),
+    };
+    collect(&attached, role, aws).await
+}
+
 /// The documents of the pipeline identity: the user, or the first pipeline role (all of
 /// them carry the same permissions).
 async fn documents(
@@ -30,6 +49,14 @@ async fn documents(
             (&found.policies, Some(role.name.as_str()))
         }
     };
+    Ok(Some(collect(attached, role, aws).await?))
+}
+
+async fn collect(
+    attached: &[String],
+    role: Option<&str>,
+    aws: &impl Aws,
+) -> Result<BTreeMap<String, String>, PlanError> {
     let mut docs = BTreeMap::new();
     for arn in attached {
         if let Some(doc) = aws.get_managed_policy_document(arn).await? {
@@ -43,7 +70,7 @@ async fn documents(
             }
         }
     }
-    Ok(Some(docs))
+    Ok(docs)
 }
 
 /// A resource ARN the action would be called on, from the catalog's ARN formats.

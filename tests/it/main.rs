@@ -9,6 +9,7 @@ mod common;
 mod faults;
 mod repair;
 mod safety;
+mod scoped;
 mod secrets;
 mod terminal;
 mod testenv;

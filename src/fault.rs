@@ -22,7 +22,9 @@ pub fn before_write() {
     if WRITES.fetch_add(1, Ordering::SeqCst) + 1 == at {
         let pid = std::process::id().to_string();
         // SIGKILL, as an operator's `kill -9` or the OOM killer would: no cleanup runs.
-        let _ = std::process::Command::new("kill").args(["-KILL", &pid]).status();
+        let _ = std::process::Command::new("kill")
+            .args(["-KILL", &pid])
+            .status();
         loop {
             std::thread::sleep(std::time::Duration::from_secs(1));
         }

@@ -11,7 +11,11 @@ fn main() -> std::process::ExitCode {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
-            let code = if e.use_stderr() { Exit::Error } else { Exit::Success };
+            let code = if e.use_stderr() {
+                Exit::Error
+            } else {
+                Exit::Success
+            };
             return std::process::ExitCode::from(code as u8);
         }
     };
@@ -22,14 +26,19 @@ fn main() -> std::process::ExitCode {
         2 => ("debug", "warn"),
         _ => ("trace", "debug"),
     };
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| {
-            // Waiting on IAM's eventual consistency is always worth saying.
-            EnvFilter::new(format!("{others},kfp_iam={level},kfp_iam::wait=info"))
-        });
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        // Waiting on IAM's eventual consistency is always worth saying.
+        EnvFilter::new(format!("{others},kfp_iam={level},kfp_iam::wait=info"))
+    });
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
 
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("kfp-iam: error: cannot start the async runtime: {e}");

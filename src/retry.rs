@@ -47,7 +47,9 @@ impl Backoff {
     /// The delay before attempt `attempt + 1` (attempt counts from 1): doubling from
     /// `initial`, capped, then scaled by `jitter` in `[0.5, 1.0]` so clients spread out.
     pub fn delay(&self, attempt: u32, jitter: f64) -> Duration {
-        let doubled = self.initial.saturating_mul(1 << attempt.saturating_sub(1).min(16));
+        let doubled = self
+            .initial
+            .saturating_mul(1 << attempt.saturating_sub(1).min(16));
         doubled.min(self.max_delay).mul_f64(jitter.clamp(0.5, 1.0))
     }
 }
@@ -117,11 +119,16 @@ mod tests {
     async fn transient_failures_are_retried_until_success() {
         let sleeper = Recorder::default();
         let mut calls = 0;
-        let result: Result<u8, String> = retry(&Backoff::default(), &sleeper, |_| true, || {
-            calls += 1;
-            let n = calls;
-            async move { if n < 3 { Err("busy".to_owned()) } else { Ok(7) } }
-        })
+        let result: Result<u8, String> = retry(
+            &Backoff::default(),
+            &sleeper,
+            |_| true,
+            || {
+                calls += 1;
+                let n = calls;
+                async move { if n < 3 { Err("busy".to_owned()) } else { Ok(7) } }
+            },
+        )
         .await;
         assert_eq!(result, Ok(7));
         assert_eq!(sleeper.0.lock().unwrap().len(), 2);
@@ -131,10 +138,15 @@ mod tests {
     async fn dont_retry_what_is_not_retryable() {
         let sleeper = Recorder::default();
         let mut calls = 0;
-        let result: Result<(), String> = retry(&Backoff::default(), &sleeper, |_| false, || {
-            calls += 1;
-            async { Err("forbidden".to_owned()) }
-        })
+        let result: Result<(), String> = retry(
+            &Backoff::default(),
+            &sleeper,
+            |_| false,
+            || {
+                calls += 1;
+                async { Err("forbidden".to_owned()) }
+            },
+        )
         .await;
         assert!(result.is_err());
         assert_eq!(calls, 1);
@@ -143,13 +155,21 @@ mod tests {
     #[tokio::test]
     async fn give_up_when_out_of_attempts_with_the_last_error() {
         let sleeper = Recorder::default();
-        let backoff = Backoff { max_attempts: 4, ..Backoff::default() };
+        let backoff = Backoff {
+            max_attempts: 4,
+            ..Backoff::default()
+        };
         let mut calls = 0;
-        let result: Result<(), String> = retry(&backoff, &sleeper, |_| true, || {
-            calls += 1;
-            let n = calls;
-            async move { Err(format!("failure {n}")) }
-        })
+        let result: Result<(), String> = retry(
+            &backoff,
+            &sleeper,
+            |_| true,
+            || {
+                calls += 1;
+                let n = calls;
+                async move { Err(format!("failure {n}")) }
+            },
+        )
         .await;
         assert_eq!(result, Err("failure 4".to_owned()));
         assert_eq!(sleeper.0.lock().unwrap().len(), 3);
@@ -158,10 +178,18 @@ mod tests {
     #[tokio::test]
     async fn give_up_when_the_time_budget_is_spent() {
         let sleeper = Recorder::default();
-        let backoff = Backoff { max_attempts: 100, budget: Duration::from_millis(250),
-            ..Backoff::default() };
-        let result: Result<(), String> =
-            retry(&backoff, &sleeper, |_| true, || async { Err("x".to_owned()) }).await;
+        let backoff = Backoff {
+            max_attempts: 100,
+            budget: Duration::from_millis(250),
+            ..Backoff::default()
+        };
+        let result: Result<(), String> = retry(
+            &backoff,
+            &sleeper,
+            |_| true,
+            || async { Err("x".to_owned()) },
+        )
+        .await;
         assert!(result.is_err());
         let slept: Duration = sleeper.0.lock().unwrap().iter().sum();
         assert!(slept >= Duration::from_millis(250) && slept < Duration::from_secs(1));

@@ -20,8 +20,8 @@ use crate::aws::{Aws, AwsError, CallCounts, ErrorKind};
 use crate::kube::{Kube, KubeError};
 use crate::plan::{
     ACCESS_KEY_ID_KEY, ACCESS_LABEL, Blocker, CONCURRENCY, Change, Desired, Observed,
-    PENDING_KEY_TAG, Plan, ROLE_ARN_ANNOTATION, ResourceKind, ResourcePlan,
-    SECRET_ACCESS_KEY_KEY, key_in_secret,
+    PENDING_KEY_TAG, Plan, ROLE_ARN_ANNOTATION, ResourceKind, ResourcePlan, SECRET_ACCESS_KEY_KEY,
+    key_in_secret,
 };
 use crate::retry::{Backoff, TokioSleeper, retry};
 use crate::secret::SecretValue;
@@ -37,7 +37,10 @@ pub enum ApplyError {
 }
 
 fn render(blockers: &[Blocker]) -> String {
-    let lines: Vec<String> = blockers.iter().map(|b| format!("  - {}", b.reason)).collect();
+    let lines: Vec<String> = blockers
+        .iter()
+        .map(|b| format!("  - {}", b.reason))
+        .collect();
     lines.join("\n")
 }
 
@@ -113,7 +116,10 @@ pub struct ApplyReport {
 
 impl ApplyReport {
     pub fn failed(&self) -> usize {
-        self.changes.iter().filter(|c| matches!(c.outcome, Outcome::Failed(_))).count()
+        self.changes
+            .iter()
+            .filter(|c| matches!(c.outcome, Outcome::Failed(_)))
+            .count()
     }
 }
 
@@ -158,9 +164,17 @@ pub async fn apply_with_progress(
     let mut changes = Vec::new();
     let mut failed = false;
     progress.begin(plan.change_count());
-    let last_wave = plan.resources.iter().map(|r| r.wave).max().unwrap_or_default();
+    let last_wave = plan
+        .resources
+        .iter()
+        .map(|r| r.wave)
+        .max()
+        .unwrap_or_default();
     for wave in 0..=last_wave {
-        let resources = plan.resources.iter().filter(|r| r.wave == wave && !r.changes.is_empty());
+        let resources = plan
+            .resources
+            .iter()
+            .filter(|r| r.wave == wave && !r.changes.is_empty());
         if failed {
             changes.extend(resources.flat_map(|r| skipped(r)));
             continue;
@@ -171,7 +185,9 @@ pub async fn apply_with_progress(
             .collect()
             .await;
         for (applied, arn) in runs {
-            failed |= applied.iter().any(|a| matches!(a.outcome, Outcome::Failed(_)));
+            failed |= applied
+                .iter()
+                .any(|a| matches!(a.outcome, Outcome::Failed(_)));
             changes.extend(applied);
             match arn {
                 Some((ResourceKind::User, arn)) => outputs.user_arn = Some(arn),
@@ -182,11 +198,20 @@ pub async fn apply_with_progress(
     }
 
     progress.end();
-    let calls = Calls { aws: aws.calls(), kubernetes: kube.calls() };
-    let report = ApplyReport { changes, outputs, calls };
+    let calls = Calls {
+        aws: aws.calls(),
+        kubernetes: kube.calls(),
+    };
+    let report = ApplyReport {
+        changes,
+        outputs,
+        calls,
+    };
     match report.failed() {
         0 => Ok(report),
-        _ => Err(ApplyError::Partial { report: Box::new(report) }),
+        _ => Err(ApplyError::Partial {
+            report: Box::new(report),
+        }),
     }
 }
 
@@ -194,13 +219,22 @@ fn initial_outputs(desired: &Desired, observed: &Observed) -> Outputs {
     let access_key = desired.mode == crate::spec::IdentityMode::AccessKey;
     let secrets = desired.targets.iter().filter(|_| access_key);
     let pipeline_roles = desired.pipeline_roles.iter().map(|r| {
-        observed.pipeline_roles.get(&r.name).map(|o| o.role.arn.clone())
+        observed
+            .pipeline_roles
+            .get(&r.name)
+            .map(|o| o.role.arn.clone())
             .unwrap_or_else(|| desired.pipeline_role_arn(&r.name))
     });
     Outputs {
         execution_role_arn: observed.role.as_ref().map(|r| r.arn.clone()),
-        user_arn: observed.user.as_ref().map(|u| u.arn.clone()).filter(|_| access_key),
-        secrets: secrets.map(|t| format!("{}/{}", t.namespace, desired.secret_name)).collect(),
+        user_arn: observed
+            .user
+            .as_ref()
+            .map(|u| u.arn.clone())
+            .filter(|_| access_key),
+        secrets: secrets
+            .map(|t| format!("{}/{}", t.namespace, desired.secret_name))
+            .collect(),
         pipeline_roles: pipeline_roles.collect(),
         node_roles: desired.node_roles.clone(),
     }
@@ -288,18 +322,25 @@ async fn execute(
         Change::DetachUserPolicy { user, policy_arn } => {
             aws.detach_user_policy(user, policy_arn).await?
         }
-        Change::CreateAccessKey { user, namespace, secret } => {
-            store_new_key(user, namespace, secret, aws, kube).await?
-        }
-        Change::DeleteAccessKey { user, access_key_id, .. } => {
-            match aws.delete_access_key(user, access_key_id).await {
-                Err(e) if e.is_not_found() => {}
-                other => other?,
-            }
-        }
-        Change::RetireAccessKey { user, access_key_id, namespaces, secret } => {
-            retire_key(user, access_key_id, namespaces, secret, aws, kube).await?
-        }
+        Change::CreateAccessKey {
+            user,
+            namespace,
+            secret,
+        } => store_new_key(user, namespace, secret, aws, kube).await?,
+        Change::DeleteAccessKey {
+            user,
+            access_key_id,
+            ..
+        } => match aws.delete_access_key(user, access_key_id).await {
+            Err(e) if e.is_not_found() => {}
+            other => other?,
+        },
+        Change::RetireAccessKey {
+            user,
+            access_key_id,
+            namespaces,
+            secret,
+        } => retire_key(user, access_key_id, namespaces, secret, aws, kube).await?,
         Change::UntagUser { user, keys } => aws.untag_user(user, keys).await?,
         Change::DeleteUser { user } => delete_user(user, aws).await?,
         Change::DeleteSecret { namespace, secret } => kube.delete_secret(namespace, secret).await?,
@@ -309,8 +350,16 @@ async fn execute(
                 other => other?,
             }
         }
-        Change::CreateManagedPolicy { name, path, document, tags } => {
-            match aws.create_policy(name, path, &document.to_string(), tags).await {
+        Change::CreateManagedPolicy {
+            name,
+            path,
+            document,
+            tags,
+        } => {
+            match aws
+                .create_policy(name, path, &document.to_string(), tags)
+                .await
+            {
                 Err(e) if e.kind == ErrorKind::AlreadyExists => {}
                 other => drop(other?),
             }
@@ -327,9 +376,15 @@ async fn execute(
             other => other?,
         },
         Change::LabelSecret { namespace, secret } => {
-            kube.apply_secret(namespace, secret, &managed_labels(), &BTreeMap::new()).await?
+            kube.apply_secret(namespace, secret, &managed_labels(), &BTreeMap::new())
+                .await?
         }
-        Change::CreateRole { role, path, trust, tags } => {
+        Change::CreateRole {
+            role,
+            path,
+            trust,
+            tags,
+        } => {
             let trust = trust.to_string();
             return match aws.create_role(role, path.as_deref(), &trust, tags).await {
                 Err(e) if e.kind == ErrorKind::AlreadyExists => {
@@ -339,23 +394,41 @@ async fn execute(
             };
         }
         Change::DeleteRole { role } => delete_role(role, aws).await?,
-        Change::CopyAccessKey { from_namespace, namespace, secret } => {
+        Change::CopyAccessKey {
+            from_namespace,
+            namespace,
+            secret,
+        } => {
             let source = kube.get_secret(from_namespace, secret).await?;
             let from = format!("{from_namespace}/{secret}");
-            let pair = source.as_ref().and_then(key_in_secret).ok_or(WriteError::KeyVanished(from))?;
+            let pair = source
+                .as_ref()
+                .and_then(key_in_secret)
+                .ok_or(WriteError::KeyVanished(from))?;
             let data = BTreeMap::from([
-                (ACCESS_KEY_ID_KEY.to_owned(), SecretValue::new(pair.access_key_id)),
+                (
+                    ACCESS_KEY_ID_KEY.to_owned(),
+                    SecretValue::new(pair.access_key_id),
+                ),
                 (SECRET_ACCESS_KEY_KEY.to_owned(), pair.secret_access_key),
             ]);
-            kube.apply_secret(namespace, secret, &managed_labels(), &data).await?
+            kube.apply_secret(namespace, secret, &managed_labels(), &data)
+                .await?
         }
-        Change::CreateOidcProvider { url, client_ids, tags } => {
-            match aws.create_oidc_provider(url, client_ids, tags).await {
-                Err(e) if e.kind == ErrorKind::AlreadyExists => {}
-                other => drop(other?),
-            }
-        }
-        Change::ApplyServiceAccount { namespace, name, role_arn, access } => {
+        Change::CreateOidcProvider {
+            url,
+            client_ids,
+            tags,
+        } => match aws.create_oidc_provider(url, client_ids, tags).await {
+            Err(e) if e.kind == ErrorKind::AlreadyExists => {}
+            other => drop(other?),
+        },
+        Change::ApplyServiceAccount {
+            namespace,
+            name,
+            role_arn,
+            access,
+        } => {
             let (annotations, labels) = match role_arn {
                 Some(arn) => (
                     BTreeMap::from([(ROLE_ARN_ANNOTATION.to_owned(), arn.clone())]),
@@ -363,19 +436,37 @@ async fn execute(
                 ),
                 None => (BTreeMap::new(), BTreeMap::new()),
             };
-            kube.apply_service_account(namespace, name, &annotations, &labels).await?
+            kube.apply_service_account(namespace, name, &annotations, &labels)
+                .await?
         }
-        Change::CreatePodIdentityAssociation { cluster, namespace, service_account, role_arn } => {
+        Change::CreatePodIdentityAssociation {
+            cluster,
+            namespace,
+            service_account,
+            role_arn,
+        } => {
             let tags = managed_labels();
-            let created = aws.create_pod_identity_association(cluster, namespace,
-                service_account, role_arn, &tags).await;
+            let created = aws
+                .create_pod_identity_association(
+                    cluster,
+                    namespace,
+                    service_account,
+                    role_arn,
+                    &tags,
+                )
+                .await;
             match created {
                 Err(e) if e.kind == ErrorKind::AlreadyExists => {}
                 other => other?,
             }
         }
-        Change::UpdatePodIdentityAssociation { cluster, id, role_arn } => {
-            aws.update_pod_identity_association(cluster, id, role_arn).await?
+        Change::UpdatePodIdentityAssociation {
+            cluster,
+            id,
+            role_arn,
+        } => {
+            aws.update_pod_identity_association(cluster, id, role_arn)
+                .await?
         }
         Change::DeletePodIdentityAssociation { cluster, id } => {
             aws.delete_pod_identity_association(cluster, id).await?
@@ -388,8 +479,14 @@ async fn execute(
         Change::DetachRolePolicy { role, policy_arn } => {
             aws.detach_role_policy(role, policy_arn).await?
         }
-        Change::PutInlinePolicy { role, policy_name, to, .. } => {
-            aws.put_role_inline_policy(role, policy_name, &to.to_string()).await?
+        Change::PutInlinePolicy {
+            role,
+            policy_name,
+            to,
+            ..
+        } => {
+            aws.put_role_inline_policy(role, policy_name, &to.to_string())
+                .await?
         }
     }
     Ok(None)
@@ -448,7 +545,8 @@ async fn store_new_key(
 ) -> Result<(), WriteError> {
     let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
     let since = since.map(|d| d.as_secs()).unwrap_or_default().to_string();
-    aws.tag_user(user, &BTreeMap::from([(PENDING_KEY_TAG.to_owned(), since)])).await?;
+    aws.tag_user(user, &BTreeMap::from([(PENDING_KEY_TAG.to_owned(), since)]))
+        .await?;
     stored_key(user, namespace, secret, aws, kube).await?;
     aws.untag_user(user, &[PENDING_KEY_TAG.to_owned()]).await?;
     Ok(())
@@ -463,10 +561,19 @@ async fn stored_key(
 ) -> Result<(), WriteError> {
     let key = aws.create_access_key(user).await?;
     let data = BTreeMap::from([
-        (ACCESS_KEY_ID_KEY.to_owned(), SecretValue::new(key.access_key_id.clone())),
-        (SECRET_ACCESS_KEY_KEY.to_owned(), key.secret_access_key.clone()),
+        (
+            ACCESS_KEY_ID_KEY.to_owned(),
+            SecretValue::new(key.access_key_id.clone()),
+        ),
+        (
+            SECRET_ACCESS_KEY_KEY.to_owned(),
+            key.secret_access_key.clone(),
+        ),
     ]);
-    let Err(write) = kube.apply_secret(namespace, secret, &managed_labels(), &data).await else {
+    let Err(write) = kube
+        .apply_secret(namespace, secret, &managed_labels(), &data)
+        .await
+    else {
         return Ok(());
     };
     // The new key is useless without the Secret; do not leave it behind.
@@ -489,14 +596,24 @@ async fn retire_key(
     aws: &impl Aws,
     kube: &impl Kube,
 ) -> Result<(), WriteError> {
-    let wait = Backoff { max_attempts: 8, budget: std::time::Duration::from_secs(30),
-        ..Backoff::default() };
+    let wait = Backoff {
+        max_attempts: 8,
+        budget: std::time::Duration::from_secs(30),
+        ..Backoff::default()
+    };
     for namespace in namespaces {
         let name = format!("{namespace}/{secret}");
-        let held = kube.get_secret(namespace, secret).await?.as_ref().and_then(key_in_secret);
+        let held = kube
+            .get_secret(namespace, secret)
+            .await?
+            .as_ref()
+            .and_then(key_in_secret);
         let Some(pair) = held else { continue };
         if pair.access_key_id == old {
-            return Err(WriteError::OldKeyStillHeld { secret: name, key: old.to_owned() });
+            return Err(WriteError::OldKeyStillHeld {
+                secret: name,
+                key: old.to_owned(),
+            });
         }
         let retryable = |e: &AwsError| e.kind == ErrorKind::AccessDenied || e.kind.is_retryable();
         let checked = retry(&wait, &TokioSleeper, retryable, || {
@@ -506,7 +623,10 @@ async fn retire_key(
         })
         .await;
         if let Err(e) = checked {
-            return Err(WriteError::NewKeyNotWorking { secret: name, reason: e.to_string() });
+            return Err(WriteError::NewKeyNotWorking {
+                secret: name,
+                reason: e.to_string(),
+            });
         }
     }
     match aws.set_access_key_active(user, old, false).await {

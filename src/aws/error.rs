@@ -52,11 +52,21 @@ impl AwsError {
         kind: ErrorKind,
         detail: impl Into<String>,
     ) -> Self {
-        Self { operation, resource: resource.into(), kind, code: None, detail: detail.into() }
+        Self {
+            operation,
+            resource: resource.into(),
+            kind,
+            code: None,
+            detail: detail.into(),
+        }
     }
 
     /// Classifies an SDK error; the service's code and message become the detail.
-    pub fn from_sdk<E>(operation: &'static str, resource: &str, err: SdkError<E, HttpResponse>) -> Self
+    pub fn from_sdk<E>(
+        operation: &'static str,
+        resource: &str,
+        err: SdkError<E, HttpResponse>,
+    ) -> Self
     where
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     {
@@ -70,11 +80,22 @@ impl AwsError {
                     Some(code) => format!("{code}: {message}"),
                     None => message,
                 };
-                Self { operation, resource: resource.into(), kind, code, detail }
+                Self {
+                    operation,
+                    resource: resource.into(),
+                    kind,
+                    code,
+                    detail,
+                }
             }
             SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) => {
                 let detail = aws_smithy_types::error::display::DisplayErrorContext(&err);
-                Self::new(operation, resource, ErrorKind::Transport, detail.to_string())
+                Self::new(
+                    operation,
+                    resource,
+                    ErrorKind::Transport,
+                    detail.to_string(),
+                )
             }
             _ => {
                 let detail = aws_smithy_types::error::display::DisplayErrorContext(&err);
@@ -99,14 +120,20 @@ fn kind_of(code: Option<&str>, status: Option<u16>) -> ErrorKind {
             ErrorKind::NotFound
         }
         "EntityAlreadyExists" | "ResourceInUseException" => ErrorKind::AlreadyExists,
-        "AccessDenied" | "AccessDeniedException" | "UnauthorizedOperation"
-        | "InvalidClientTokenId" | "SignatureDoesNotMatch" | "ExpiredToken" => {
-            ErrorKind::AccessDenied
-        }
+        "AccessDenied"
+        | "AccessDeniedException"
+        | "UnauthorizedOperation"
+        | "InvalidClientTokenId"
+        | "SignatureDoesNotMatch"
+        | "ExpiredToken" => ErrorKind::AccessDenied,
         "LimitExceeded" | "LimitExceededException" => ErrorKind::LimitExceeded,
-        "MalformedPolicyDocument" | "InvalidInput" | "ValidationError"
+        "MalformedPolicyDocument"
+        | "InvalidInput"
+        | "ValidationError"
         | "InvalidParameterException" => ErrorKind::Invalid,
-        "Throttling" | "ThrottlingException" | "RequestLimitExceeded"
+        "Throttling"
+        | "ThrottlingException"
+        | "RequestLimitExceeded"
         | "TooManyRequestsException" => ErrorKind::Throttled,
         "ServiceFailure" | "InternalFailure" | "ServiceUnavailable" => ErrorKind::ServerError,
         _ => match status {
@@ -147,9 +174,17 @@ mod tests {
 
     #[test]
     fn access_denied_message_names_the_operation_to_grant() {
-        let err = AwsError::new("iam:CreateUser", "u", ErrorKind::AccessDenied, "AccessDenied: no");
+        let err = AwsError::new(
+            "iam:CreateUser",
+            "u",
+            ErrorKind::AccessDenied,
+            "AccessDenied: no",
+        );
         let text = err.to_string();
         assert!(text.contains("`iam:CreateUser`"), "{text}");
-        assert!(text.starts_with("iam:CreateUser `u` failed: AccessDenied: no"), "{text}");
+        assert!(
+            text.starts_with("iam:CreateUser `u` failed: AccessDenied: no"),
+            "{text}"
+        );
     }
 }

@@ -231,10 +231,8 @@ pub trait Aws: Send + Sync {
     ) -> impl Future<Output = Result<Option<String>>> + Send;
 
     // EKS.
-    fn list_nodegroups(
-        &self,
-        cluster: &str,
-    ) -> impl Future<Output = Result<Vec<Nodegroup>>> + Send;
+    fn list_nodegroups(&self, cluster: &str)
+    -> impl Future<Output = Result<Vec<Nodegroup>>> + Send;
     /// The cluster's OIDC issuer URL, with `https://`.
     fn cluster_issuer(&self, cluster: &str) -> impl Future<Output = Result<String>> + Send;
     fn list_pod_identity_associations(
@@ -265,7 +263,9 @@ pub trait Aws: Send + Sync {
 /// The role name in a role ARN (`arn:aws:iam::1:role/path/name` gives `name`).
 pub fn role_name_from_arn(arn: &str) -> Option<&str> {
     let resource = arn.splitn(6, ':').nth(5)?;
-    resource.strip_prefix("role/").map(|p| p.rsplit('/').next().unwrap_or(p))
+    resource
+        .strip_prefix("role/")
+        .map(|p| p.rsplit('/').next().unwrap_or(p))
 }
 
 /// IAM returns policy documents URL-encoded; some emulators return them as is.
@@ -273,7 +273,9 @@ pub fn decode_document(raw: &str) -> String {
     if raw.trim_start().starts_with('{') {
         return raw.to_owned();
     }
-    percent_encoding::percent_decode_str(raw).decode_utf8_lossy().into_owned()
+    percent_encoding::percent_decode_str(raw)
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 #[cfg(test)]
@@ -282,15 +284,24 @@ mod tests {
 
     #[test]
     fn role_name_is_the_last_path_segment_of_the_arn() {
-        assert_eq!(role_name_from_arn("arn:aws:iam::123456789012:role/ng-1"), Some("ng-1"));
-        assert_eq!(role_name_from_arn("arn:aws:iam::123456789012:role/eks/a/ng"), Some("ng"));
+        assert_eq!(
+            role_name_from_arn("arn:aws:iam::123456789012:role/ng-1"),
+            Some("ng-1")
+        );
+        assert_eq!(
+            role_name_from_arn("arn:aws:iam::123456789012:role/eks/a/ng"),
+            Some("ng")
+        );
         assert_eq!(role_name_from_arn("arn:aws:iam::123456789012:user/u"), None);
     }
 
     #[test]
     fn encoded_and_plain_documents_decode_to_the_same_json() {
         let plain = r#"{"Version":"2012-10-17"}"#;
-        assert_eq!(decode_document("%7B%22Version%22%3A%222012-10-17%22%7D"), plain);
+        assert_eq!(
+            decode_document("%7B%22Version%22%3A%222012-10-17%22%7D"),
+            plain
+        );
         assert_eq!(decode_document(plain), plain);
     }
 }

@@ -7,7 +7,9 @@ use super::plan::kind_label;
 use super::{Exit, SpecSource, connect};
 use std::io::IsTerminal;
 
-use crate::apply::{AppliedChange, ApplyError, ApplyReport, Outcome, Progress, apply_with_progress};
+use crate::apply::{
+    AppliedChange, ApplyError, ApplyReport, Outcome, Progress, apply_with_progress,
+};
 use crate::plan::{DiffOptions, plan};
 
 #[derive(Debug, Args)]
@@ -24,16 +26,29 @@ pub struct ApplyArgs {
 pub async fn run(args: ApplyArgs, color: bool) -> anyhow::Result<Exit> {
     let spec = args.source.load()?;
     let (aws, kube) = connect(&spec).await?;
-    let (desired, observed, plan) =
-        plan(&spec, &aws, &kube, DiffOptions { adopt: args.adopt, now: super::now(), ..DiffOptions::default() }).await?;
+    let (desired, observed, plan) = plan(
+        &spec,
+        &aws,
+        &kube,
+        DiffOptions {
+            adopt: args.adopt,
+            now: super::now(),
+            ..DiffOptions::default()
+        },
+    )
+    .await?;
     let bar = Bar::for_terminal(args.output, plan.change_count());
     let result = apply_with_progress(&plan, &desired, &observed, &aws, &kube, &bar).await;
 
     let report = match &result {
         Ok(report) => report,
         Err(ApplyError::Partial { report }) => report.as_ref(),
-        Err(ApplyError::Blocked(_)) => return Err(result.err().map(Into::into).unwrap_or_else(
-            || anyhow::anyhow!("apply was blocked"))),
+        Err(ApplyError::Blocked(_)) => {
+            return Err(result
+                .err()
+                .map(Into::into)
+                .unwrap_or_else(|| anyhow::anyhow!("apply was blocked")));
+        }
     };
     match args.output {
         Format::Human => print(&render(report, Paint(color)))?,
@@ -89,7 +104,10 @@ pub fn render(report: &ApplyReport, paint: Paint) -> String {
             Outcome::Skipped => paint.yellow("skipped"),
         };
         let label = kind_label(applied.kind);
-        out.push_str(&format!("{mark:>8} {label} {}: {}\n", applied.resource, applied.summary));
+        out.push_str(&format!(
+            "{mark:>8} {label} {}: {}\n",
+            applied.resource, applied.summary
+        ));
         if let Outcome::Failed(error) = &applied.outcome {
             out.push_str(&format!("         {error}\n"));
         }
@@ -114,6 +132,9 @@ pub fn render(report: &ApplyReport, paint: Paint) -> String {
         };
         out.push_str(&format!("  pipeline roles:     {shown}\n"));
     }
-    out.push_str(&format!("  node roles granted: {}\n", o.node_roles.join(", ")));
+    out.push_str(&format!(
+        "  node roles granted: {}\n",
+        o.node_roles.join(", ")
+    ));
     out
 }

@@ -35,10 +35,16 @@ pub async fn run(args: DestroyArgs, color: bool) -> anyhow::Result<Exit> {
     let observed = observe(&desired, &aws, &kube).await?;
     let provider_in_use = match &observed.provider {
         Some(provider) => {
-            let ours: Vec<&str> = observed.pipeline_roles.keys().map(String::as_str)
-                .chain(observed.stale_roles.iter().map(|r| r.name.as_str())).collect();
+            let ours: Vec<&str> = observed
+                .pipeline_roles
+                .keys()
+                .map(String::as_str)
+                .chain(observed.stale_roles.iter().map(|r| r.name.as_str()))
+                .collect();
             let roles = aws.list_roles("/").await?;
-            roles.iter().any(|r| !ours.contains(&r.name.as_str()) && r.trust.contains(&provider.arn))
+            roles
+                .iter()
+                .any(|r| !ours.contains(&r.name.as_str()) && r.trust.contains(&provider.arn))
         }
         None => false,
     };
@@ -67,8 +73,12 @@ pub async fn run(args: DestroyArgs, color: bool) -> anyhow::Result<Exit> {
     let report = match &result {
         Ok(report) => report,
         Err(ApplyError::Partial { report }) => report.as_ref(),
-        Err(ApplyError::Blocked(_)) => return Err(result.err().map(Into::into)
-            .unwrap_or_else(|| anyhow::anyhow!("destroy was blocked"))),
+        Err(ApplyError::Blocked(_)) => {
+            return Err(result
+                .err()
+                .map(Into::into)
+                .unwrap_or_else(|| anyhow::anyhow!("destroy was blocked")));
+        }
     };
     match args.output {
         Format::Human => print(&render_report(report, Paint(color)))?,

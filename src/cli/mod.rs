@@ -145,14 +145,25 @@ mod tests {
 
     #[test]
     fn cluster_flag_overrides_the_spec() {
-        let source = SpecSource { file: None, cluster: Some("prod".into()), region: None };
+        let source = SpecSource {
+            file: None,
+            cluster: Some("prod".into()),
+            region: None,
+        };
         assert_eq!(source.load().unwrap().spec.cluster.as_deref(), Some("prod"));
     }
 
     #[test]
     fn invalid_override_is_rejected_before_any_connection() {
-        let source = SpecSource { file: None, cluster: None, region: Some("moon".into()) };
+        let source = SpecSource {
+            file: None,
+            cluster: None,
+            region: Some("moon".into()),
+        };
         let err = source.load().unwrap_err().to_string();
-        assert!(err.contains("spec.region") && err.contains("`moon`"), "{err}");
+        assert!(
+            err.contains("spec.region") && err.contains("`moon`"),
+            "{err}"
+        );
     }
 }

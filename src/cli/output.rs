@@ -56,8 +56,7 @@ impl Paint {
 /// A machine-readable document: `apiVersion`, `kind`, then the body's fields.
 pub fn document<T: Serialize>(kind: &str, body: &T) -> anyhow::Result<Value> {
     let mut doc = serde_json::json!({"apiVersion": crate::spec::API_VERSION, "kind": kind});
-    if let (Some(map), Value::Object(fields)) = (doc.as_object_mut(), serde_json::to_value(body)?)
-    {
+    if let (Some(map), Value::Object(fields)) = (doc.as_object_mut(), serde_json::to_value(body)?) {
         map.extend(fields);
     }
     Ok(doc)

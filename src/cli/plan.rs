@@ -35,12 +35,28 @@ struct PlanOutput<'a> {
 pub async fn run(args: PlanArgs, color: bool) -> anyhow::Result<Exit> {
     let spec = args.source.load()?;
     let (aws, kube) = connect(&spec).await?;
-    let (_, _, plan) = plan(&spec, &aws, &kube, DiffOptions { adopt: args.adopt, now: super::now(), ..DiffOptions::default() }).await?;
-    let calls = Calls { aws: aws.calls(), kubernetes: kube.calls() };
+    let (_, _, plan) = plan(
+        &spec,
+        &aws,
+        &kube,
+        DiffOptions {
+            adopt: args.adopt,
+            now: super::now(),
+            ..DiffOptions::default()
+        },
+    )
+    .await?;
+    let calls = Calls {
+        aws: aws.calls(),
+        kubernetes: kube.calls(),
+    };
 
     match args.output {
         Format::Human => print(&render(&plan, Paint(color)))?,
-        format => print_document(format, &document("Plan", &PlanOutput { plan: &plan, calls })?)?,
+        format => print_document(
+            format,
+            &document("Plan", &PlanOutput { plan: &plan, calls })?,
+        )?,
     }
     Ok(match (args.detailed_exitcode, plan.has_changes()) {
         (true, true) => Exit::ChangesPending,
@@ -90,7 +106,10 @@ pub fn render_resources(plan: &Plan, paint: Paint) -> String {
             Action::Keep => (" ".into(), paint.yellow("kept: not managed by kfp-iam")),
         };
         let label = kind_label(resource.kind);
-        out.push_str(&format!("{mark} {label} {}: {word}\n", paint.bold(&resource.name)));
+        out.push_str(&format!(
+            "{mark} {label} {}: {word}\n",
+            paint.bold(&resource.name)
+        ));
         for change in &resource.changes {
             out.push_str(&format!("    {}\n", change.summary()));
             if let Some((from, to)) = change.document_diff() {

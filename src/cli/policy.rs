@@ -105,10 +105,16 @@ fn run_lint(args: LintArgs) -> anyhow::Result<Exit> {
             .map_err(|e| anyhow::anyhow!("cannot read `{}`: {e}", path.display()))?;
         let doc = PolicyDocument::parse(&text)
             .map_err(|e| anyhow::anyhow!("`{}` is not a policy document: {e}", path.display()))?;
-        results.push(FileFindings { file: path.display().to_string(), findings: lint(&doc, kind) });
+        results.push(FileFindings {
+            file: path.display().to_string(),
+            findings: lint(&doc, kind),
+        });
     }
-    let errors = results.iter().flat_map(|r| &r.findings)
-        .filter(|f| f.severity == Severity::Error).count();
+    let errors = results
+        .iter()
+        .flat_map(|r| &r.findings)
+        .filter(|f| f.severity == Severity::Error)
+        .count();
     match args.output {
         Format::Human => {
             let mut out = String::new();
@@ -118,13 +124,19 @@ fn run_lint(args: LintArgs) -> anyhow::Result<Exit> {
                 }
             }
             let total: usize = results.iter().map(|r| r.findings.len()).sum();
-            out.push_str(&format!("{} file(s), {total} finding(s), {errors} error(s)\n",
-                results.len()));
+            out.push_str(&format!(
+                "{} file(s), {total} finding(s), {errors} error(s)\n",
+                results.len()
+            ));
             print(&out)?;
         }
         format => print_document(format, &document("LintReport", &json!({"files": results}))?)?,
     }
-    Ok(if errors == 0 { Exit::Success } else { Exit::Error })
+    Ok(if errors == 0 {
+        Exit::Success
+    } else {
+        Exit::Error
+    })
 }
 
 async fn desired_of(source: &SpecSource) -> anyhow::Result<(Desired, crate::aws::SdkAws)> {
@@ -137,21 +149,33 @@ async fn desired_of(source: &SpecSource) -> anyhow::Result<(Desired, crate::aws:
 async fn run_show(source: SpecSource) -> anyhow::Result<Exit> {
     let (desired, _) = desired_of(&source).await?;
     let mut documents = BTreeMap::new();
-    documents.insert(format!("role/{}/trust", desired.role),
-        Desired::fresh_trust(desired.trust_statements.clone()));
+    documents.insert(
+        format!("role/{}/trust", desired.role),
+        Desired::fresh_trust(desired.trust_statements.clone()),
+    );
     if let Some(doc) = &desired.execution_policy {
-        documents.insert(format!("role/{}/{EXECUTION_POLICY_NAME}", desired.role), doc.clone());
+        documents.insert(
+            format!("role/{}/{EXECUTION_POLICY_NAME}", desired.role),
+            doc.clone(),
+        );
     }
     if let Some(policy) = &desired.pipeline_policy {
-        documents.insert(format!("policy{}{}", policy.path, policy.name), policy.document.clone());
+        documents.insert(
+            format!("policy{}{}", policy.path, policy.name),
+            policy.document.clone(),
+        );
     }
     for role in desired.pipeline_roles.iter().take(1) {
-        documents.insert(format!("role/{}/trust", role.name),
-            Desired::fresh_trust(desired.pipeline_trust_statements(role)));
+        documents.insert(
+            format!("role/{}/trust", role.name),
+            Desired::fresh_trust(desired.pipeline_trust_statements(role)),
+        );
     }
     for node in &desired.node_roles {
-        documents.insert(format!("role/{node}/{}", desired.node_policy_name),
-            desired.node_policy.clone());
+        documents.insert(
+            format!("role/{node}/{}", desired.node_policy_name),
+            desired.node_policy.clone(),
+        );
     }
     print(&format!("{}\n", serde_json::to_string_pretty(&documents)?))?;
     Ok(Exit::Success)
@@ -162,26 +186,42 @@ async fn run_check(args: CheckArgs) -> anyhow::Result<Exit> {
     let identity = match args.principal {
         As::User => Identity::User(&desired.user),
         As::Pipeline if desired.mode == IdentityMode::AccessKey => Identity::User(&desired.user),
-        As::Pipeline => Identity::Role(desired.pipeline_roles.first().map(|r| r.name.as_str())
-            .ok_or_else(|| anyhow::anyhow!("no namespace is in scope, so no pipeline role"))?),
+        As::Pipeline => Identity::Role(
+            desired
+                .pipeline_roles
+                .first()
+                .map(|r| r.name.as_str())
+                .ok_or_else(|| anyhow::anyhow!("no namespace is in scope, so no pipeline role"))?,
+        ),
         As::ExecutionRole => Identity::Role(&desired.role),
-        As::NodeRole => Identity::Role(desired.node_roles.first().map(String::as_str)
-            .ok_or_else(|| anyhow::anyhow!("the spec resolves to no node role"))?),
+        As::NodeRole => Identity::Role(
+            desired
+                .node_roles
+                .first()
+                .map(String::as_str)
+                .ok_or_else(|| anyhow::anyhow!("the spec resolves to no node role"))?,
+        ),
     };
     let documents = identity_documents(identity, &aws).await?;
-    let identity_policies = documents.iter().map(|(name, text)| {
-        let doc = PolicyDocument::parse(text)
-            .map_err(|e| anyhow::anyhow!("policy `{name}` does not parse: {e}"))?;
-        Ok(NamedPolicy::new(name.clone(), doc))
-    }).collect::<anyhow::Result<Vec<_>>>()?;
+    let identity_policies = documents
+        .iter()
+        .map(|(name, text)| {
+            let doc = PolicyDocument::parse(text)
+                .map_err(|e| anyhow::anyhow!("policy `{name}` does not parse: {e}"))?;
+            Ok(NamedPolicy::new(name.clone(), doc))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
     let mut request = Request::new(&args.action, &args.resource);
     for pair in &args.context {
-        let (key, value) = pair.split_once('=').ok_or_else(|| {
-            anyhow::anyhow!("--context `{pair}` is not KEY=VALUE")
-        })?;
+        let (key, value) = pair
+            .split_once('=')
+            .ok_or_else(|| anyhow::anyhow!("--context `{pair}` is not KEY=VALUE"))?;
         request = request.with_context(key, value);
     }
-    let set = PolicySet { identity: identity_policies, ..PolicySet::default() };
+    let set = PolicySet {
+        identity: identity_policies,
+        ..PolicySet::default()
+    };
     let decision = evaluate(&set, &request)?;
     let by: Vec<String> = decision.deciding.iter().map(ToString::to_string).collect();
     let body = json!({
@@ -195,8 +235,13 @@ async fn run_check(args: CheckArgs) -> anyhow::Result<Exit> {
     });
     match args.output {
         Format::Human => {
-            let mut out = format!("{}: {} `{}` on `{}`\n", body["principal"].as_str()
-                .unwrap_or_default(), decision.outcome, args.action, args.resource);
+            let mut out = format!(
+                "{}: {} `{}` on `{}`\n",
+                body["principal"].as_str().unwrap_or_default(),
+                decision.outcome,
+                args.action,
+                args.resource
+            );
             for statement in &by {
                 out.push_str(&format!("  decided by {statement}\n"));
             }
@@ -204,6 +249,9 @@ async fn run_check(args: CheckArgs) -> anyhow::Result<Exit> {
         }
         format => print_document(format, &document("PolicyDecision", &body)?)?,
     }
-    Ok(if decision.is_allowed() { Exit::Success } else { Exit::ChecksFailed })
+    Ok(if decision.is_allowed() {
+        Exit::Success
+    } else {
+        Exit::ChecksFailed
+    })
 }
-

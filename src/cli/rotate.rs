@@ -23,11 +23,17 @@ pub struct RotateArgs {
 pub async fn run(args: RotateArgs, color: bool) -> anyhow::Result<Exit> {
     let spec = args.source.load()?;
     if spec.spec.identity.mode != IdentityMode::AccessKey {
-        anyhow::bail!("rotate-key needs `spec.identity.mode: access-key`: irsa and \
-            pod-identity use short-lived credentials and have no key to rotate");
+        anyhow::bail!(
+            "rotate-key needs `spec.identity.mode: access-key`: irsa and \
+            pod-identity use short-lived credentials and have no key to rotate"
+        );
     }
     let (aws, kube) = connect(&spec).await?;
-    let options = DiffOptions { rotate: true, now: super::now(), ..DiffOptions::default() };
+    let options = DiffOptions {
+        rotate: true,
+        now: super::now(),
+        ..DiffOptions::default()
+    };
     let (desired, observed, plan) = plan(&spec, &aws, &kube, options).await?;
     if !observed.secrets.iter().any(|s| s.health.is_working()) {
         eprintln!("no Secret holds a working key yet: creating one instead of rotating");
@@ -36,8 +42,12 @@ pub async fn run(args: RotateArgs, color: bool) -> anyhow::Result<Exit> {
     let report = match &result {
         Ok(report) => report,
         Err(ApplyError::Partial { report }) => report.as_ref(),
-        Err(ApplyError::Blocked(_)) => return Err(result.err().map(Into::into)
-            .unwrap_or_else(|| anyhow::anyhow!("rotation was blocked"))),
+        Err(ApplyError::Blocked(_)) => {
+            return Err(result
+                .err()
+                .map(Into::into)
+                .unwrap_or_else(|| anyhow::anyhow!("rotation was blocked")));
+        }
     };
     match args.output {
         Format::Human => print(&render(report, Paint(color)))?,

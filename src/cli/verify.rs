@@ -22,15 +22,26 @@ pub async fn run(args: VerifyArgs, color: bool) -> anyhow::Result<Exit> {
         Format::Human => print(&render(&report, Paint(color)))?,
         format => print_document(format, &document("VerifyReport", &report)?)?,
     }
-    Ok(if report.passed { Exit::Success } else { Exit::ChecksFailed })
+    Ok(if report.passed {
+        Exit::Success
+    } else {
+        Exit::ChecksFailed
+    })
 }
 
 /// One line per check; failed checks add what to do.
 pub fn render(report: &VerifyReport, paint: Paint) -> String {
     let mut out = String::new();
     for check in &report.checks {
-        let mark = if check.passed { paint.green("pass") } else { paint.red("FAIL") };
-        out.push_str(&format!("{mark} {} {}: {}\n", check.name, check.resource, check.detail));
+        let mark = if check.passed {
+            paint.green("pass")
+        } else {
+            paint.red("FAIL")
+        };
+        out.push_str(&format!(
+            "{mark} {} {}: {}\n",
+            check.name, check.resource, check.detail
+        ));
         if let Some(remedy) = &check.remedy {
             out.push_str(&format!("     fix: {remedy}\n"));
         }

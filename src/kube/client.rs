@@ -10,8 +10,8 @@ use kube::api::{GroupVersionKind, PostParams};
 use tracing::debug;
 
 use super::{ErrorKind, Kube, KubeError, Result, SecretState, ServiceAccountState};
-use crate::retry::{Backoff, TokioSleeper, retry};
 use crate::aws::{CallCounter, CallCounts};
+use crate::retry::{Backoff, TokioSleeper, retry};
 use crate::secret::SecretValue;
 
 /// Field manager for server-side apply.
@@ -46,12 +46,20 @@ impl KubeClient {
     }
 
     pub fn from_client(client: kube::Client) -> Self {
-        Self { client, counter: Default::default(), backoff: Backoff::default() }
+        Self {
+            client,
+            counter: Default::default(),
+            backoff: Backoff::default(),
+        }
     }
 
     /// Runs `call`, retrying transient failures; errors name `operation` and `resource`.
-    async fn retrying<T, F, Fut>(&self, operation: &'static str, resource: &str, mut call: F)
-        -> Result<T>
+    async fn retrying<T, F, Fut>(
+        &self,
+        operation: &'static str,
+        resource: &str,
+        mut call: F,
+    ) -> Result<T>
     where
         F: FnMut() -> Fut,
         Fut: std::future::Future<Output = std::result::Result<T, kube::Error>>,
@@ -104,14 +112,21 @@ fn classify(operation: &'static str, resource: &str, err: kube::Error) -> KubeEr
 
 fn secret_state(secret: Secret) -> SecretState {
     let data = secret.data.unwrap_or_default().into_iter().map(|(k, v)| {
-        (k, SecretValue::new(String::from_utf8_lossy(&v.0).into_owned()))
+        (
+            k,
+            SecretValue::new(String::from_utf8_lossy(&v.0).into_owned()),
+        )
     });
     let mut data: BTreeMap<_, _> = data.collect();
     // stringData is write-only in the API, but fakes and old servers echo it.
     for (k, v) in secret.string_data.unwrap_or_default() {
         data.entry(k).or_insert_with(|| SecretValue::new(v));
     }
-    SecretState { labels: secret.metadata.labels.unwrap_or_default(), type_: secret.type_, data }
+    SecretState {
+        labels: secret.metadata.labels.unwrap_or_default(),
+        type_: secret.type_,
+        data,
+    }
 }
 
 impl Kube for KubeClient {
@@ -122,7 +137,9 @@ impl Kube for KubeClient {
     async fn namespace_exists(&self, namespace: &str) -> Result<bool> {
         self.counter.read();
         let api: Api<Namespace> = Api::all(self.client.clone());
-        let found = self.retrying("get namespace", namespace, || api.get_opt(namespace)).await?;
+        let found = self
+            .retrying("get namespace", namespace, || api.get_opt(namespace))
+            .await?;
         Ok(found.is_some())
     }
 
@@ -130,7 +147,9 @@ impl Kube for KubeClient {
         self.counter.read();
         let api: Api<Secret> = Api::namespaced(self.client.clone(), namespace);
         let resource = format!("{namespace}/{name}");
-        let found = self.retrying("get secret", &resource, || api.get_opt(name)).await?;
+        let found = self
+            .retrying("get secret", &resource, || api.get_opt(name))
+            .await?;
         Ok(found.map(secret_state))
     }
 
@@ -139,7 +158,10 @@ impl Kube for KubeClient {
         let api: Api<Secret> = Api::namespaced(self.client.clone(), namespace);
         let resource = format!("{namespace}/{name}");
         let params = kube::api::DeleteParams::default();
-        match self.retrying("delete secret", &resource, || api.delete(name, &params)).await {
+        match self
+            .retrying("delete secret", &resource, || api.delete(name, &params))
+            .await
+        {
             Err(e) if e.kind == ErrorKind::NotFound => Ok(()),
             other => other.map(|_| ()),
         }
@@ -149,11 +171,18 @@ impl Kube for KubeClient {
         self.counter.read();
         let api: Api<Secret> = Api::all(self.client.clone());
         let params = ListParams::default().fields(&format!("metadata.name={name}"));
-        let list = self.retrying("list secrets", name, || api.list(&params)).await?;
+        let list = self
+            .retrying("list secrets", name, || api.list(&params))
+            .await?;
         Ok(list
             .items
             .into_iter()
-            .map(|s| (s.metadata.namespace.clone().unwrap_or_default(), secret_state(s)))
+            .map(|s| {
+                (
+                    s.metadata.namespace.clone().unwrap_or_default(),
+                    secret_state(s),
+                )
+            })
             .collect())
     }
 
@@ -167,7 +196,9 @@ impl Kube for KubeClient {
         self.counter.write();
         let api: Api<Secret> = Api::namespaced(self.client.clone(), namespace);
         let resource = format!("{namespace}/{name}");
-        let data = data.iter().map(|(k, v)| (k.clone(), ByteString(v.expose().as_bytes().to_vec())));
+        let data = data
+            .iter()
+            .map(|(k, v)| (k.clone(), ByteString(v.expose().as_bytes().to_vec())));
         let secret = Secret {
             metadata: ObjectMeta {
                 name: Some(name.to_owned()),
@@ -180,14 +211,18 @@ impl Kube for KubeClient {
             ..Secret::default()
         };
         // The manifest must carry apiVersion and kind for server-side apply.
-        let mut body = serde_json::to_value(&secret)
-            .map_err(|e| KubeError::new("apply secret", &resource, ErrorKind::Other, e.to_string()))?;
+        let mut body = serde_json::to_value(&secret).map_err(|e| {
+            KubeError::new("apply secret", &resource, ErrorKind::Other, e.to_string())
+        })?;
         body["apiVersion"] = "v1".into();
         body["kind"] = "Secret".into();
         debug!(secret = %resource, "applying secret");
         let params = PatchParams::apply(FIELD_MANAGER).force();
         let patch = Patch::Apply(&body);
-        self.retrying("apply secret", &resource, || api.patch(name, &params, &patch)).await?;
+        self.retrying("apply secret", &resource, || {
+            api.patch(name, &params, &patch)
+        })
+        .await?;
         Ok(())
     }
 
@@ -199,8 +234,14 @@ impl Kube for KubeClient {
             params = params.labels(selector);
         }
         let what = label_selector.unwrap_or("*");
-        let list = self.retrying("list namespaces", what, || api.list_metadata(&params)).await?;
-        Ok(list.items.into_iter().filter_map(|n| n.metadata.name).collect())
+        let list = self
+            .retrying("list namespaces", what, || api.list_metadata(&params))
+            .await?;
+        Ok(list
+            .items
+            .into_iter()
+            .filter_map(|n| n.metadata.name)
+            .collect())
     }
 
     async fn list_profiles(&self) -> Result<Vec<String>> {
@@ -210,8 +251,14 @@ impl Kube for KubeClient {
         let api: Api<DynamicObject> = Api::all_with(self.client.clone(), &resource);
         let params = ListParams::default();
         let what = "profiles.kubeflow.org";
-        let list = self.retrying("list profiles", what, || api.list_metadata(&params)).await?;
-        Ok(list.items.into_iter().filter_map(|p| p.metadata.name).collect())
+        let list = self
+            .retrying("list profiles", what, || api.list_metadata(&params))
+            .await?;
+        Ok(list
+            .items
+            .into_iter()
+            .filter_map(|p| p.metadata.name)
+            .collect())
     }
 
     async fn list_service_accounts(
@@ -266,7 +313,8 @@ impl Kube for KubeClient {
         let params = PatchParams::apply(FIELD_MANAGER).force();
         let patch = Patch::Apply(&body);
         let call = || api.patch(name, &params, &patch);
-        self.retrying("apply service account", &resource, call).await?;
+        self.retrying("apply service account", &resource, call)
+            .await?;
         Ok(())
     }
 

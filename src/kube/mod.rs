@@ -54,7 +54,12 @@ impl KubeError {
         kind: ErrorKind,
         detail: impl Into<String>,
     ) -> Self {
-        Self { operation, resource: resource.into(), kind, detail: detail.into() }
+        Self {
+            operation,
+            resource: resource.into(),
+            kind,
+            detail: detail.into(),
+        }
     }
 }
 
@@ -109,11 +114,8 @@ pub trait Kube: Send + Sync {
     ) -> impl Future<Output = Result<()>> + Send;
 
     /// Deletes a Secret; a missing one is not an error.
-    fn delete_secret(
-        &self,
-        namespace: &str,
-        name: &str,
-    ) -> impl Future<Output = Result<()>> + Send;
+    fn delete_secret(&self, namespace: &str, name: &str)
+    -> impl Future<Output = Result<()>> + Send;
     /// Every Secret called `name`, in all namespaces: one call for any number of namespaces.
     fn list_secrets(
         &self,

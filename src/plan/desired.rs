@@ -45,7 +45,10 @@ pub struct Target {
 impl Target {
     /// The `sub` claim of this service account's tokens.
     pub fn subject(&self) -> String {
-        format!("system:serviceaccount:{}:{}", self.namespace, self.service_account)
+        format!(
+            "system:serviceaccount:{}:{}",
+            self.namespace, self.service_account
+        )
     }
 }
 
@@ -139,7 +142,11 @@ pub fn partition_of(region: &str) -> &'static str {
 
 /// The service account pipelines use in `namespace` unless the spec names one.
 pub fn default_service_account(namespace: &str) -> &'static str {
-    if namespace == "kubeflow" { "pipeline-runner" } else { "default-editor" }
+    if namespace == "kubeflow" {
+        "pipeline-runner"
+    } else {
+        "default-editor"
+    }
 }
 
 impl Desired {
@@ -180,7 +187,8 @@ impl Desired {
             account: resolved.account.clone(),
             region: resolved.region.clone(),
             execution_role_arn: format!(
-                "arn:{partition}:iam::{}:role/{}", resolved.account, s.execution_role.name
+                "arn:{partition}:iam::{}:role/{}",
+                resolved.account, s.execution_role.name
             ),
             components: components.clone(),
             buckets: s.buckets.clone(),
@@ -189,16 +197,28 @@ impl Desired {
         let scoped = s.permissions == PermissionMode::Scoped;
         let pipeline_policy = scoped.then(|| {
             let name = format!("kfp-iam-{}-pipeline", spec.metadata.name);
-            let arn = format!("arn:{partition}:iam::{}:policy{role_path}{name}", resolved.account);
+            let arn = format!(
+                "arn:{partition}:iam::{}:policy{role_path}{name}",
+                resolved.account
+            );
             let document = generate::pipeline_policy(&scope).to_value();
-            ManagedPolicy { name, path: role_path.clone(), arn, document }
+            ManagedPolicy {
+                name,
+                path: role_path.clone(),
+                arn,
+                document,
+            }
         });
         // In scoped mode the classic full-access policies give way to the generated ones;
         // other managed policies the spec lists are still attached.
         let narrowed = |listed: &[String]| -> Vec<String> {
             let classic = [SAGEMAKER_FULL_ACCESS, S3_FULL_ACCESS];
-            let kept = listed.iter().filter(|p| !scoped || !classic.contains(&p.as_str()));
-            kept.cloned().chain(pipeline_policy.iter().map(|p| p.arn.clone())).collect()
+            let kept = listed
+                .iter()
+                .filter(|p| !scoped || !classic.contains(&p.as_str()));
+            kept.cloned()
+                .chain(pipeline_policy.iter().map(|p| p.arn.clone()))
+                .collect()
         };
         let mut trust_statements = vec![json!({
             "Sid": TRUST_SID,
@@ -235,7 +255,10 @@ impl Desired {
             region: resolved.region,
             account: resolved.account,
             targets: resolved.targets,
-            targets_named: matches!(s.namespaces, None | Some(crate::spec::NamespaceScope::Names(_))),
+            targets_named: matches!(
+                s.namespaces,
+                None | Some(crate::spec::NamespaceScope::Names(_))
+            ),
             user: s.user.name.clone(),
             user_policies: narrowed(&s.user.policies),
             secret_name: s.secret.name.clone(),
@@ -253,9 +276,15 @@ impl Desired {
             buckets: s.buckets.clone(),
             endpoint_prefixes: s.endpoint_prefixes.clone(),
             role: s.execution_role.name.clone(),
-            role_policies: s.execution_role.policies.iter()
-                .filter(|p| !scoped || ![SAGEMAKER_FULL_ACCESS, S3_FULL_ACCESS].contains(&p.as_str()))
-                .cloned().collect(),
+            role_policies: s
+                .execution_role
+                .policies
+                .iter()
+                .filter(|p| {
+                    !scoped || ![SAGEMAKER_FULL_ACCESS, S3_FULL_ACCESS].contains(&p.as_str())
+                })
+                .cloned()
+                .collect(),
             trust_statements,
             execution_policy: scoped.then(|| generate::execution_role_policy(&scope).to_value()),
             pipeline_policy,
@@ -278,12 +307,18 @@ impl Desired {
     /// ARN of the IAM OIDC provider for the cluster's issuer.
     pub fn provider_arn(&self) -> Option<String> {
         let issuer = self.issuer.as_ref()?;
-        Some(format!("arn:{}:iam::{}:oidc-provider/{issuer}", self.partition, self.account))
+        Some(format!(
+            "arn:{}:iam::{}:oidc-provider/{issuer}",
+            self.partition, self.account
+        ))
     }
 
     /// ARN a pipeline role has once created under [`Desired::role_path`].
     pub fn pipeline_role_arn(&self, name: &str) -> String {
-        format!("arn:{}:iam::{}:role{}{name}", self.partition, self.account, self.role_path)
+        format!(
+            "arn:{}:iam::{}:role{}{name}",
+            self.partition, self.account, self.role_path
+        )
     }
 
     /// kfp-iam's trust statements for a pipeline role: web identity for each service account
@@ -305,7 +340,11 @@ impl Desired {
         let (patterns, exact): (Vec<String>, Vec<String>) =
             subjects.into_iter().partition(is_pattern);
         let statement = |sid: &str, operator: &str, subjects: Vec<String>| {
-            let sub = if subjects.len() == 1 { json!(subjects[0]) } else { json!(subjects) };
+            let sub = if subjects.len() == 1 {
+                json!(subjects[0])
+            } else {
+                json!(subjects)
+            };
             let mut condition = json!({
                 "StringEquals": {format!("{issuer}:aud"): STS_AUDIENCE},
             });

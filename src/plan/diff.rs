@@ -69,24 +69,35 @@ fn same_statement(a: &Value, b: &Value) -> bool {
 /// that someone already wrote in equivalent form, under another Sid, is not added again.
 pub fn merge_trust(observed: &str, ours: &[Value], our_sids: &[&str]) -> Result<Value, String> {
     let mut doc: Value = serde_json::from_str(observed).map_err(|e| e.to_string())?;
-    let Some(map) = doc.as_object_mut() else { return Err("not a JSON object".into()) };
+    let Some(map) = doc.as_object_mut() else {
+        return Err("not a JSON object".into());
+    };
     let statements = match map.remove("Statement") {
         Some(Value::Array(list)) => list,
         Some(single @ Value::Object(_)) => vec![single],
         _ => Vec::new(),
     };
     let has_our_sid = |s: &Value| {
-        s.get("Sid").and_then(Value::as_str).is_some_and(|sid| our_sids.contains(&sid))
+        s.get("Sid")
+            .and_then(Value::as_str)
+            .is_some_and(|sid| our_sids.contains(&sid))
     };
     let mut satisfied = vec![false; ours.len()];
     for statement in statements.iter().filter(|s| !has_our_sid(s)) {
-        let hit = ours.iter().enumerate().find(|(i, o)| !satisfied[*i] && same_statement(statement, o));
+        let hit = ours
+            .iter()
+            .enumerate()
+            .find(|(i, o)| !satisfied[*i] && same_statement(statement, o));
         if let Some((i, _)) = hit {
             satisfied[i] = true;
         }
     }
-    let pending: Vec<Value> =
-        ours.iter().zip(&satisfied).filter(|(_, s)| !**s).map(|(o, _)| o.clone()).collect();
+    let pending: Vec<Value> = ours
+        .iter()
+        .zip(&satisfied)
+        .filter(|(_, s)| !**s)
+        .map(|(o, _)| o.clone())
+        .collect();
     let mut merged = Vec::with_capacity(statements.len() + pending.len());
     let mut placed = false;
     for statement in statements {
@@ -106,7 +117,11 @@ pub fn merge_trust(observed: &str, ours: &[Value], our_sids: &[&str]) -> Result<
 }
 
 pub(super) fn blocker(kind: ResourceKind, name: &str, reason: String) -> Blocker {
-    Blocker { kind, name: name.to_owned(), reason }
+    Blocker {
+        kind,
+        name: name.to_owned(),
+        reason,
+    }
 }
 
 pub(super) fn unowned_reason(what: &str) -> String {
@@ -124,11 +139,21 @@ pub(super) fn resource(
         (Action::NoChange, false) => Action::Update,
         (action, _) => action,
     };
-    ResourcePlan { wave, kind, name: name.to_owned(), action, changes }
+    ResourcePlan {
+        wave,
+        kind,
+        name: name.to_owned(),
+        action,
+        changes,
+    }
 }
 
 /// Lists the changes from `observed` to `desired`.
-pub fn diff(desired: &Desired, observed: &Observed, options: DiffOptions) -> Result<Plan, PlanError> {
+pub fn diff(
+    desired: &Desired,
+    observed: &Observed,
+    options: DiffOptions,
+) -> Result<Plan, PlanError> {
     let mut blockers = Vec::new();
     let mut resources = Vec::new();
     let present: Vec<&Target> = desired
@@ -158,38 +183,65 @@ pub fn diff(desired: &Desired, observed: &Observed, options: DiffOptions) -> Res
         }
         IdentityMode::Irsa | IdentityMode::PodIdentity => {
             resources.extend(diff_provider(desired, observed, &mut blockers));
-            let arns = diff_pipeline_roles(desired, observed, options, &mut resources, &mut blockers)?;
+            let arns =
+                diff_pipeline_roles(desired, observed, options, &mut resources, &mut blockers)?;
             match desired.mode {
                 IdentityMode::Irsa => resources.extend(diff_service_accounts(
-                    desired, observed, options, &present, &arns, &mut blockers,
+                    desired,
+                    observed,
+                    options,
+                    &present,
+                    &arns,
+                    &mut blockers,
                 )),
                 _ => resources.extend(diff_associations(desired, observed, &present, &arns)),
             }
             for stale in &observed.stale_roles {
-                let changes = vec![Change::DeleteRole { role: stale.name.clone() }];
-                resources.push(resource(3, ResourceKind::PipelineRole, &stale.name,
-                    Action::Update, changes));
+                let changes = vec![Change::DeleteRole {
+                    role: stale.name.clone(),
+                }];
+                resources.push(resource(
+                    3,
+                    ResourceKind::PipelineRole,
+                    &stale.name,
+                    Action::Update,
+                    changes,
+                ));
             }
         }
     }
-    resources.push(diff_execution_role(desired, observed, options, &mut blockers)?);
+    resources.push(diff_execution_role(
+        desired,
+        observed,
+        options,
+        &mut blockers,
+    )?);
     resources.extend(diff_node_roles(desired, observed, &mut blockers));
-    Ok(Plan { resources, blockers })
+    Ok(Plan {
+        resources,
+        blockers,
+    })
 }
 
 fn diff_pipeline_policy(desired: &Desired, observed: &Observed) -> Option<ResourcePlan> {
     let policy = desired.pipeline_policy.as_ref()?;
     let kind = ResourceKind::PipelinePolicy;
     let plan = match &observed.pipeline_policy {
-        None => resource(0, kind, &policy.name, Action::Create, vec![Change::CreateManagedPolicy {
-            name: policy.name.clone(),
-            path: policy.path.clone(),
-            document: policy.document.clone(),
-            tags: desired.tags.clone(),
-        }]),
+        None => resource(
+            0,
+            kind,
+            &policy.name,
+            Action::Create,
+            vec![Change::CreateManagedPolicy {
+                name: policy.name.clone(),
+                path: policy.path.clone(),
+                document: policy.document.clone(),
+                tags: desired.tags.clone(),
+            }],
+        ),
         Some(current) => {
-            let from: Value = serde_json::from_str(current)
-                .unwrap_or_else(|_| Value::String(current.clone()));
+            let from: Value =
+                serde_json::from_str(current).unwrap_or_else(|_| Value::String(current.clone()));
             let changes = match same_document(&from, &policy.document) {
                 true => Vec::new(),
                 false => vec![Change::UpdateManagedPolicy {
@@ -231,26 +283,49 @@ fn diff_user(
     let mut changes = Vec::new();
     let (action, attached): (Action, &[String]) = match &observed.user {
         None => {
-            changes.push(Change::CreateUser { user: name.clone(), tags: desired.tags.clone() });
+            changes.push(Change::CreateUser {
+                user: name.clone(),
+                tags: desired.tags.clone(),
+            });
             (Action::Create, &[])
         }
         Some(user) if !is_owned(&user.tags) && !options.adopt => {
-            blockers.push(blocker(kind, name, unowned_reason(&format!("IAM user `{name}`"))));
+            blockers.push(blocker(
+                kind,
+                name,
+                unowned_reason(&format!("IAM user `{name}`")),
+            ));
             return resource(1, kind, name, Action::Blocked, Vec::new());
         }
         Some(user) => {
             let tags = missing_tags(&desired.tags, &user.tags);
             if !tags.is_empty() {
-                changes.push(Change::TagUser { user: name.clone(), tags });
+                changes.push(Change::TagUser {
+                    user: name.clone(),
+                    tags,
+                });
             }
             (Action::NoChange, &observed.user_policies)
         }
     };
-    for arn in desired.user_policies.iter().filter(|a| !attached.contains(a)) {
-        changes.push(Change::AttachUserPolicy { user: name.clone(), policy_arn: arn.clone() });
+    for arn in desired
+        .user_policies
+        .iter()
+        .filter(|a| !attached.contains(a))
+    {
+        changes.push(Change::AttachUserPolicy {
+            user: name.clone(),
+            policy_arn: arn.clone(),
+        });
     }
-    for arn in attached.iter().filter(|a| !desired.user_policies.contains(a)) {
-        changes.push(Change::DetachUserPolicy { user: name.clone(), policy_arn: arn.clone() });
+    for arn in attached
+        .iter()
+        .filter(|a| !desired.user_policies.contains(a))
+    {
+        changes.push(Change::DetachUserPolicy {
+            user: name.clone(),
+            policy_arn: arn.clone(),
+        });
     }
     // After the pipeline policy it may attach exists.
     resource(1, kind, name, action, changes)
@@ -275,12 +350,16 @@ fn diff_provider(
             resource(0, kind, issuer, Action::Blocked, Vec::new())
         }
         None if !desired.create_provider => {
-            blockers.push(blocker(kind, issuer, format!(
-                "no IAM OIDC provider exists for the cluster's issuer `{issuer}` and \
+            blockers.push(blocker(
+                kind,
+                issuer,
+                format!(
+                    "no IAM OIDC provider exists for the cluster's issuer `{issuer}` and \
                  `spec.identity.createOidcProvider` is false; create it (`eksctl utils \
                  associate-iam-oidc-provider --cluster {} --approve`) or set the field to true",
-                desired.cluster.as_deref().unwrap_or_default()
-            )));
+                    desired.cluster.as_deref().unwrap_or_default()
+                ),
+            ));
             resource(0, kind, issuer, Action::Blocked, Vec::new())
         }
         None => {
@@ -297,11 +376,17 @@ fn diff_provider(
 
 fn trust_size_blocker(role: &str, trust: &Value) -> Option<Blocker> {
     let size = PolicyDocument::from_value(trust).ok()?.minified_len();
-    (size > TRUST_QUOTA).then(|| blocker(ResourceKind::PipelineRole, role, format!(
-        "the trust policy of role `{role}` would be {size} characters, over IAM's default \
+    (size > TRUST_QUOTA).then(|| {
+        blocker(
+            ResourceKind::PipelineRole,
+            role,
+            format!(
+                "the trust policy of role `{role}` would be {size} characters, over IAM's default \
          quota of {TRUST_QUOTA} (raisable to 4,096 through Service Quotas); set \
          `spec.identity.roles: per-namespace` for one role per namespace"
-    )))
+            ),
+        )
+    })
 }
 
 /// Plans every pipeline role and returns the ARN each namespace's service account should
@@ -317,23 +402,27 @@ fn diff_pipeline_roles(
     for role in &desired.pipeline_roles {
         let ours = desired.pipeline_trust_statements(role);
         let existing = observed.pipeline_roles.get(&role.name);
-        let arn = existing.map(|o| o.role.arn.clone())
+        let arn = existing
+            .map(|o| o.role.arn.clone())
             .unwrap_or_else(|| desired.pipeline_role_arn(&role.name));
         for target in &role.targets {
             arns.insert(target.namespace.clone(), arn.clone());
         }
-        let plan = plan_role(RolePlan {
-            kind: ResourceKind::PipelineRole,
-            wave: 1,
-            name: &role.name,
-            path: Some(&desired.role_path),
-            ours: &ours,
-            our_sids: Desired::pipeline_trust_sids(),
-            policies: &desired.pipeline_policies,
-            tags: &desired.tags,
-            existing,
-            options,
-        }, blockers)?;
+        let plan = plan_role(
+            RolePlan {
+                kind: ResourceKind::PipelineRole,
+                wave: 1,
+                name: &role.name,
+                path: Some(&desired.role_path),
+                ours: &ours,
+                our_sids: Desired::pipeline_trust_sids(),
+                policies: &desired.pipeline_policies,
+                tags: &desired.tags,
+                existing,
+                options,
+            },
+            blockers,
+        )?;
         resources.push(plan);
     }
     Ok(arns)
@@ -364,19 +453,34 @@ fn plan_role(p: RolePlan<'_>, blockers: &mut Vec<Blocker>) -> Result<ResourcePla
                 return Ok(resource(p.wave, p.kind, &name, Action::Blocked, Vec::new()));
             }
             let path = p.path.map(str::to_owned);
-            changes.push(Change::CreateRole { role: name.clone(), path, trust, tags: p.tags.clone() });
+            changes.push(Change::CreateRole {
+                role: name.clone(),
+                path,
+                trust,
+                tags: p.tags.clone(),
+            });
             (Action::Create, &[])
         }
         Some(o) if !is_owned(&o.role.tags) && !p.options.adopt => {
-            blockers.push(blocker(p.kind, &name, unowned_reason(&format!("IAM role `{name}`"))));
+            blockers.push(blocker(
+                p.kind,
+                &name,
+                unowned_reason(&format!("IAM role `{name}`")),
+            ));
             return Ok(resource(p.wave, p.kind, &name, Action::Blocked, Vec::new()));
         }
         Some(o) => {
             let tags = missing_tags(p.tags, &o.role.tags);
             if !tags.is_empty() {
-                changes.push(Change::TagRole { role: name.clone(), tags });
+                changes.push(Change::TagRole {
+                    role: name.clone(),
+                    tags,
+                });
             }
-            let unreadable = |message| PlanError::UnreadableTrust { role: name.clone(), message };
+            let unreadable = |message| PlanError::UnreadableTrust {
+                role: name.clone(),
+                message,
+            };
             let from: Value =
                 serde_json::from_str(&o.role.trust).map_err(|e| unreadable(e.to_string()))?;
             let to = merge_trust(&o.role.trust, p.ours, p.our_sids).map_err(unreadable)?;
@@ -385,16 +489,26 @@ fn plan_role(p: RolePlan<'_>, blockers: &mut Vec<Blocker>) -> Result<ResourcePla
                     blockers.push(b);
                     return Ok(resource(p.wave, p.kind, &name, Action::Blocked, Vec::new()));
                 }
-                changes.push(Change::UpdateTrust { role: name.clone(), from, to });
+                changes.push(Change::UpdateTrust {
+                    role: name.clone(),
+                    from,
+                    to,
+                });
             }
             (Action::NoChange, &o.policies)
         }
     };
     for arn in p.policies.iter().filter(|a| !attached.contains(a)) {
-        changes.push(Change::AttachRolePolicy { role: name.clone(), policy_arn: arn.clone() });
+        changes.push(Change::AttachRolePolicy {
+            role: name.clone(),
+            policy_arn: arn.clone(),
+        });
     }
     for arn in attached.iter().filter(|a| !p.policies.contains(a)) {
-        changes.push(Change::DetachRolePolicy { role: name.clone(), policy_arn: arn.clone() });
+        changes.push(Change::DetachRolePolicy {
+            role: name.clone(),
+            policy_arn: arn.clone(),
+        });
     }
     Ok(resource(p.wave, p.kind, &name, action, changes))
 }
@@ -411,7 +525,9 @@ fn diff_service_accounts(
     let mut out = Vec::new();
     for target in present {
         let name = format!("{}/{}", target.namespace, target.service_account);
-        let Some(arn) = arns.get(&target.namespace) else { continue };
+        let Some(arn) = arns.get(&target.namespace) else {
+            continue;
+        };
         let apply = || Change::ApplyServiceAccount {
             namespace: target.namespace.clone(),
             name: target.service_account.clone(),
@@ -419,25 +535,26 @@ fn diff_service_accounts(
             access: desired.spec_name.clone(),
         };
         let key = (target.namespace.clone(), target.service_account.clone());
-        let plan = match observed.service_accounts.get(&key) {
-            None => resource(2, kind, &name, Action::Create, vec![apply()]),
-            Some(sa) => {
-                let annotation = sa.annotations.get(ROLE_ARN_ANNOTATION);
-                let labelled = sa.labels.get(ACCESS_LABEL) == Some(&desired.spec_name);
-                if annotation == Some(arn) && labelled {
-                    resource(2, kind, &name, Action::NoChange, Vec::new())
-                } else if annotation.is_some() && !labelled && !options.adopt {
-                    let other = annotation.map(String::as_str).unwrap_or_default();
-                    blockers.push(blocker(kind, &name, format!(
+        let plan =
+            match observed.service_accounts.get(&key) {
+                None => resource(2, kind, &name, Action::Create, vec![apply()]),
+                Some(sa) => {
+                    let annotation = sa.annotations.get(ROLE_ARN_ANNOTATION);
+                    let labelled = sa.labels.get(ACCESS_LABEL) == Some(&desired.spec_name);
+                    if annotation == Some(arn) && labelled {
+                        resource(2, kind, &name, Action::NoChange, Vec::new())
+                    } else if annotation.is_some() && !labelled && !options.adopt {
+                        let other = annotation.map(String::as_str).unwrap_or_default();
+                        blockers.push(blocker(kind, &name, format!(
                         "service account `{name}` is annotated with role `{other}` by someone \
                          else; pass --adopt to point it at kfp-iam's role"
                     )));
-                    resource(2, kind, &name, Action::Blocked, Vec::new())
-                } else {
-                    resource(2, kind, &name, Action::NoChange, vec![apply()])
+                        resource(2, kind, &name, Action::Blocked, Vec::new())
+                    } else {
+                        resource(2, kind, &name, Action::NoChange, vec![apply()])
+                    }
                 }
-            }
-        };
+            };
         out.push(plan);
     }
 
@@ -474,27 +591,37 @@ fn diff_associations(
     let mut out = Vec::new();
     for target in present {
         let name = format!("{}/{}", target.namespace, target.service_account);
-        let Some(arn) = arns.get(&target.namespace) else { continue };
+        let Some(arn) = arns.get(&target.namespace) else {
+            continue;
+        };
         let existing = observed.associations.iter().find(|a| {
             a.namespace == target.namespace && a.service_account == target.service_account
         });
         let plan = match existing {
-            None => resource(2, kind, &name, Action::Create, vec![
-                Change::CreatePodIdentityAssociation {
+            None => resource(
+                2,
+                kind,
+                &name,
+                Action::Create,
+                vec![Change::CreatePodIdentityAssociation {
                     cluster: cluster.clone(),
                     namespace: target.namespace.clone(),
                     service_account: target.service_account.clone(),
                     role_arn: arn.clone(),
-                },
-            ]),
+                }],
+            ),
             Some(a) if &a.role_arn == arn => resource(2, kind, &name, Action::NoChange, vec![]),
-            Some(a) => resource(2, kind, &name, Action::Update, vec![
-                Change::UpdatePodIdentityAssociation {
+            Some(a) => resource(
+                2,
+                kind,
+                &name,
+                Action::Update,
+                vec![Change::UpdatePodIdentityAssociation {
                     cluster: cluster.clone(),
                     id: a.id.clone(),
                     role_arn: arn.clone(),
-                },
-            ]),
+                }],
+            ),
         };
         out.push(plan);
     }
@@ -509,8 +636,10 @@ fn diff_associations(
             continue;
         }
         let name = format!("{}/{}", a.namespace, a.service_account);
-        let change =
-            Change::DeletePodIdentityAssociation { cluster: cluster.clone(), id: a.id.clone() };
+        let change = Change::DeletePodIdentityAssociation {
+            cluster: cluster.clone(),
+            id: a.id.clone(),
+        };
         out.push(resource(2, kind, &name, Action::Update, vec![change]));
     }
     out
@@ -523,13 +652,16 @@ fn diff_execution_role(
     blockers: &mut Vec<Blocker>,
 ) -> Result<ResourcePlan, PlanError> {
     let mut plan = plan_execution_role(desired, observed, options, blockers)?;
-    let Some(wanted) = &desired.execution_policy else { return Ok(plan) };
+    let Some(wanted) = &desired.execution_policy else {
+        return Ok(plan);
+    };
     if plan.action == Action::Blocked {
         return Ok(plan);
     }
-    let from = observed.execution_policy.as_deref().map(|d| {
-        serde_json::from_str(d).unwrap_or_else(|_| Value::String(d.to_owned()))
-    });
+    let from = observed
+        .execution_policy
+        .as_deref()
+        .map(|d| serde_json::from_str(d).unwrap_or_else(|_| Value::String(d.to_owned())));
     if !from.as_ref().is_some_and(|f| same_document(f, wanted)) {
         plan.changes.push(Change::PutInlinePolicy {
             role: desired.role.clone(),
@@ -550,22 +682,25 @@ fn plan_execution_role(
     options: DiffOptions,
     blockers: &mut Vec<Blocker>,
 ) -> Result<ResourcePlan, PlanError> {
-    let existing = observed
-        .role
-        .as_ref()
-        .map(|role| ObservedRole { role: role.clone(), policies: observed.role_policies.clone() });
-    plan_role(RolePlan {
-        kind: ResourceKind::ExecutionRole,
-        wave: 0,
-        name: &desired.role,
-        path: None,
-        ours: &desired.trust_statements,
-        our_sids: Desired::execution_trust_sids(),
-        policies: &desired.role_policies,
-        tags: &desired.tags,
-        existing: existing.as_ref(),
-        options,
-    }, blockers)
+    let existing = observed.role.as_ref().map(|role| ObservedRole {
+        role: role.clone(),
+        policies: observed.role_policies.clone(),
+    });
+    plan_role(
+        RolePlan {
+            kind: ResourceKind::ExecutionRole,
+            wave: 0,
+            name: &desired.role,
+            path: None,
+            ours: &desired.trust_statements,
+            our_sids: Desired::execution_trust_sids(),
+            policies: &desired.role_policies,
+            tags: &desired.tags,
+            existing: existing.as_ref(),
+            options,
+        },
+        blockers,
+    )
 }
 
 fn diff_node_roles(
@@ -575,30 +710,38 @@ fn diff_node_roles(
 ) -> Vec<ResourcePlan> {
     let kind = ResourceKind::NodeRole;
     let policy_name = &desired.node_policy_name;
-    observed.node_roles.iter().map(|node| {
-        if !node.exists {
-            let reason = format!(
-                "node role `{}` does not exist; fix `spec.nodeRoles` or the cluster's \
-                 nodegroups", node.name
-            );
-            blockers.push(blocker(kind, &node.name, reason));
-            return resource(0, kind, &node.name, Action::Blocked, Vec::new());
-        }
-        let from = node.inline_policy.as_deref().map(|d| {
-            serde_json::from_str(d).unwrap_or_else(|_| Value::String(d.to_owned()))
-        });
-        let current = from.as_ref().is_some_and(|f| same_document(f, &desired.node_policy));
-        let changes = match current {
-            true => Vec::new(),
-            false => vec![Change::PutInlinePolicy {
-                role: node.name.clone(),
-                policy_name: policy_name.clone(),
-                from,
-                to: desired.node_policy.clone(),
-            }],
-        };
-        resource(0, kind, &node.name, Action::NoChange, changes)
-    }).collect()
+    observed
+        .node_roles
+        .iter()
+        .map(|node| {
+            if !node.exists {
+                let reason = format!(
+                    "node role `{}` does not exist; fix `spec.nodeRoles` or the cluster's \
+                 nodegroups",
+                    node.name
+                );
+                blockers.push(blocker(kind, &node.name, reason));
+                return resource(0, kind, &node.name, Action::Blocked, Vec::new());
+            }
+            let from = node
+                .inline_policy
+                .as_deref()
+                .map(|d| serde_json::from_str(d).unwrap_or_else(|_| Value::String(d.to_owned())));
+            let current = from
+                .as_ref()
+                .is_some_and(|f| same_document(f, &desired.node_policy));
+            let changes = match current {
+                true => Vec::new(),
+                false => vec![Change::PutInlinePolicy {
+                    role: node.name.clone(),
+                    policy_name: policy_name.clone(),
+                    from,
+                    to: desired.node_policy.clone(),
+                }],
+            };
+            resource(0, kind, &node.name, Action::NoChange, changes)
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -46,20 +46,32 @@ pub fn diff_keys(
 ) -> KeyPlan {
     let user = desired.user.as_str();
     let user_blocked = user_plan.action == Action::Blocked;
-    let tags = observed.user.as_ref().map(|u| u.tags.clone()).unwrap_or_default();
-    let pending_since = tags.get(PENDING_KEY_TAG).and_then(|t| t.parse::<i64>().ok());
+    let tags = observed
+        .user
+        .as_ref()
+        .map(|u| u.tags.clone())
+        .unwrap_or_default();
+    let pending_since = tags
+        .get(PENDING_KEY_TAG)
+        .and_then(|t| t.parse::<i64>().ok());
     let rotating_from = tags.get(ROTATING_FROM_TAG).cloned();
-    let held: BTreeSet<&str> =
-        observed.secrets.iter().filter_map(|s| s.health.access_key_id()).collect();
+    let held: BTreeSet<&str> = observed
+        .secrets
+        .iter()
+        .filter_map(|s| s.health.access_key_id())
+        .collect();
     let working = observed.secrets.iter().find(|s| s.health.is_working());
-    let working_id = working.and_then(|w| w.health.access_key_id()).map(str::to_owned);
+    let working_id = working
+        .and_then(|w| w.health.access_key_id())
+        .map(str::to_owned);
 
     // Rotate when asked, when the key is too old, or to finish an interrupted rotation whose
     // old key the Secrets still hold.
     let too_old = match (desired.max_key_age, &working_id) {
-        (Some(max), Some(id)) => observed.keys.iter().any(|k| {
-            &k.id == id && k.created.is_some_and(|c| options.now - c > max)
-        }),
+        (Some(max), Some(id)) => observed
+            .keys
+            .iter()
+            .any(|k| &k.id == id && k.created.is_some_and(|c| options.now - c > max)),
         _ => false,
     };
     let unfinished = rotating_from.as_deref().is_some_and(|k| held.contains(k));
@@ -67,28 +79,55 @@ pub fn diff_keys(
 
     // Keys no Secret holds that kfp-iam may delete.
     let orphan = |k: &&crate::aws::AccessKeyInfo| {
-        let after_pending = pending_since
-            .is_some_and(|p| k.created.is_some_and(|c| c >= p - SKEW_SECONDS));
+        let after_pending =
+            pending_since.is_some_and(|p| k.created.is_some_and(|c| c >= p - SKEW_SECONDS));
         !held.contains(k.id.as_str())
             && (after_pending || rotate || rotating_from.as_deref() == Some(k.id.as_str()))
     };
-    let orphans: Vec<&str> = observed.keys.iter().filter(orphan).map(|k| k.id.as_str()).collect();
+    let orphans: Vec<&str> = observed
+        .keys
+        .iter()
+        .filter(orphan)
+        .map(|k| k.id.as_str())
+        .collect();
     let mut user_changes = Vec::new();
     if !user_blocked {
         for id in &orphans {
-            user_changes.push(delete(user, id, "stored in no Secret: left by an interrupted run"));
+            user_changes.push(delete(
+                user,
+                id,
+                "stored in no Secret: left by an interrupted run",
+            ));
         }
     }
 
-    let mut plan = KeyPlan { user_changes, resources: Vec::new() };
+    let mut plan = KeyPlan {
+        user_changes,
+        resources: Vec::new(),
+    };
     if rotate {
         let (old, from) = (working_id.unwrap_or_default(), rotating_from.as_deref());
         if from != Some(old.as_str()) {
             let tags = [(ROTATING_FROM_TAG.to_owned(), old.clone())].into();
-            plan.user_changes.push(Change::TagUser { user: user.to_owned(), tags });
+            plan.user_changes.push(Change::TagUser {
+                user: user.to_owned(),
+                tags,
+            });
         }
-        secrets(desired, observed, options, user_blocked, None, &mut plan, blockers);
-        let namespaces = observed.secrets.iter().map(|s| s.namespace.clone()).collect();
+        secrets(
+            desired,
+            observed,
+            options,
+            user_blocked,
+            None,
+            &mut plan,
+            blockers,
+        );
+        let namespaces = observed
+            .secrets
+            .iter()
+            .map(|s| s.namespace.clone())
+            .collect();
         let changes = vec![
             Change::RetireAccessKey {
                 user: user.to_owned(),
@@ -96,22 +135,45 @@ pub fn diff_keys(
                 namespaces,
                 secret: desired.secret_name.clone(),
             },
-            Change::UntagUser { user: user.to_owned(), keys: vec![ROTATING_FROM_TAG.into()] },
+            Change::UntagUser {
+                user: user.to_owned(),
+                keys: vec![ROTATING_FROM_TAG.into()],
+            },
         ];
-        plan.resources.push(resource(4, ResourceKind::AccessKey, user, Action::Update, changes));
+        plan.resources.push(resource(
+            4,
+            ResourceKind::AccessKey,
+            user,
+            Action::Update,
+            changes,
+        ));
         return plan;
     }
     if rotating_from.is_some() {
         // The rotation finished but for its tag.
         let keys = vec![ROTATING_FROM_TAG.to_owned()];
-        plan.user_changes.push(Change::UntagUser { user: user.to_owned(), keys });
+        plan.user_changes.push(Change::UntagUser {
+            user: user.to_owned(),
+            keys,
+        });
     }
 
     let source = working.map(|w| w.namespace.clone());
-    let creates = secrets(desired, observed, options, user_blocked, source, &mut plan, blockers);
+    let creates = secrets(
+        desired,
+        observed,
+        options,
+        user_blocked,
+        source,
+        &mut plan,
+        blockers,
+    );
     if pending_since.is_some() && !creates && !user_blocked {
         let keys = vec![PENDING_KEY_TAG.to_owned()];
-        plan.user_changes.push(Change::UntagUser { user: user.to_owned(), keys });
+        plan.user_changes.push(Change::UntagUser {
+            user: user.to_owned(),
+            keys,
+        });
     }
 
     // Broken keys the Secrets held go once the new key is in place.
@@ -123,7 +185,13 @@ pub fn diff_keys(
         .map(|id| delete(user, id, "the key in the Secret no longer works"))
         .collect();
     if !cleanup.is_empty() {
-        plan.resources.push(resource(4, ResourceKind::AccessKey, user, Action::Update, cleanup));
+        plan.resources.push(resource(
+            4,
+            ResourceKind::AccessKey,
+            user,
+            Action::Update,
+            cleanup,
+        ));
     }
     plan
 }
@@ -146,10 +214,13 @@ fn broken_keys<'a>(observed: &'a Observed, orphans: &[&str]) -> BTreeSet<&'a str
 }
 
 fn first_deleted(plan: &KeyPlan) -> Option<String> {
-    plan.resources.iter().flat_map(|r| &r.changes).find_map(|c| match c {
-        Change::DeleteAccessKey { access_key_id, .. } => Some(access_key_id.clone()),
-        _ => None,
-    })
+    plan.resources
+        .iter()
+        .flat_map(|r| &r.changes)
+        .find_map(|c| match c {
+            Change::DeleteAccessKey { access_key_id, .. } => Some(access_key_id.clone()),
+            _ => None,
+        })
 }
 
 /// One resource per Secret; returns whether a new key is created. With `source`, Secrets
@@ -185,19 +256,31 @@ fn secrets(
         let name = format!("{}/{secret_name}", secret.namespace);
         let owned = secret.state.as_ref().map(|s| is_owned(&s.labels));
         if owned == Some(false) && !options.adopt {
-            blockers.push(blocker(kind, &name, unowned_reason(&format!("Secret `{name}`"))));
-            plan.resources.push(resource(2, kind, &name, Action::Blocked, Vec::new()));
+            blockers.push(blocker(
+                kind,
+                &name,
+                unowned_reason(&format!("Secret `{name}`")),
+            ));
+            plan.resources
+                .push(resource(2, kind, &name, Action::Blocked, Vec::new()));
             continue;
         }
         if user_blocked {
-            plan.resources.push(resource(2, kind, &name, Action::Blocked, Vec::new()));
+            plan.resources
+                .push(resource(2, kind, &name, Action::Blocked, Vec::new()));
             continue;
         }
-        let action = if secret.state.is_some() { Action::NoChange } else { Action::Create };
+        let action = if secret.state.is_some() {
+            Action::NoChange
+        } else {
+            Action::Create
+        };
         let (namespace, secret_ref) = (secret.namespace.clone(), secret_name.clone());
         let label = match owned {
-            Some(false) => vec![Change::LabelSecret { namespace: namespace.clone(),
-                secret: secret_ref.clone() }],
+            Some(false) => vec![Change::LabelSecret {
+                namespace: namespace.clone(),
+                secret: secret_ref.clone(),
+            }],
             _ => Vec::new(),
         };
         if secret.health.is_working() && !rotating {
@@ -205,9 +288,13 @@ fn secrets(
             continue;
         }
         if let Some(from) = &source {
-            let change = Change::CopyAccessKey { from_namespace: from.clone(), namespace,
-                secret: secret_ref };
-            plan.resources.push(resource(3, kind, &name, action, vec![change]));
+            let change = Change::CopyAccessKey {
+                from_namespace: from.clone(),
+                namespace,
+                secret: secret_ref,
+            };
+            plan.resources
+                .push(resource(3, kind, &name, action, vec![change]));
             continue;
         }
 
@@ -220,13 +307,18 @@ fn secrets(
             .collect();
         let others = left.iter().filter(|id| !broken.contains(*id)).count();
         if others >= 2 {
-            blockers.push(blocker(kind, &name, format!(
-                "IAM user `{user}` already has two access keys ({}), AWS's limit, and neither \
+            blockers.push(blocker(
+                kind,
+                &name,
+                format!(
+                    "IAM user `{user}` already has two access keys ({}), AWS's limit, and neither \
                  is in a Secret; delete the one you do not use with `aws iam \
                  delete-access-key --user-name {user} --access-key-id ID`, then run again",
-                left.join(", ")
-            )));
-            plan.resources.push(resource(2, kind, &name, Action::Blocked, Vec::new()));
+                    left.join(", ")
+                ),
+            ));
+            plan.resources
+                .push(resource(2, kind, &name, Action::Blocked, Vec::new()));
             continue;
         }
         let mut changes = Vec::new();
@@ -237,11 +329,15 @@ fn secrets(
             }
         }
         changes.extend(label);
-        changes.push(Change::CreateAccessKey { user: user.clone(), namespace: namespace.clone(),
-            secret: secret_ref });
+        changes.push(Change::CreateAccessKey {
+            user: user.clone(),
+            namespace: namespace.clone(),
+            secret: secret_ref,
+        });
         source = Some(namespace);
         creates = true;
-        plan.resources.push(resource(2, kind, &name, action, changes));
+        plan.resources
+            .push(resource(2, kind, &name, action, changes));
     }
     creates
 }

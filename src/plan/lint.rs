@@ -18,22 +18,39 @@ pub fn lint_desired(desired: &Desired) -> Vec<Blocker> {
     )];
     if let Some(doc) = &desired.execution_policy {
         let name = format!("{}/{EXECUTION_POLICY_NAME}", desired.role);
-        documents.push((ResourceKind::ExecutionRole, name, doc.clone(), DocumentKind::Inline));
+        documents.push((
+            ResourceKind::ExecutionRole,
+            name,
+            doc.clone(),
+            DocumentKind::Inline,
+        ));
     }
     if let Some(policy) = &desired.pipeline_policy {
-        documents.push((ResourceKind::PipelinePolicy, policy.name.clone(),
-            policy.document.clone(), DocumentKind::ManagedPolicy));
+        documents.push((
+            ResourceKind::PipelinePolicy,
+            policy.name.clone(),
+            policy.document.clone(),
+            DocumentKind::ManagedPolicy,
+        ));
     }
     // One pipeline role stands for all: their trusts differ only in subjects, whose size
     // the diff checks on the merged document.
     if let Some(role) = desired.pipeline_roles.first() {
         let trust = Desired::fresh_trust(desired.pipeline_trust_statements(role));
-        documents.push((ResourceKind::PipelineRole, format!("{} trust policy", role.name),
-            trust, DocumentKind::Trust));
+        documents.push((
+            ResourceKind::PipelineRole,
+            format!("{} trust policy", role.name),
+            trust,
+            DocumentKind::Trust,
+        ));
     }
     if !desired.node_roles.is_empty() {
-        documents.push((ResourceKind::NodeRole, desired.node_policy_name.clone(),
-            desired.node_policy.clone(), DocumentKind::Inline));
+        documents.push((
+            ResourceKind::NodeRole,
+            desired.node_policy_name.clone(),
+            desired.node_policy.clone(),
+            DocumentKind::Inline,
+        ));
     }
 
     let mut blockers = Vec::new();
@@ -41,8 +58,11 @@ pub fn lint_desired(desired: &Desired) -> Vec<Blocker> {
         let parsed = match PolicyDocument::from_value(&document) {
             Ok(parsed) => parsed,
             Err(e) => {
-                blockers.push(Blocker { kind, name: name.clone(),
-                    reason: format!("policy `{name}` is not a valid document: {e}") });
+                blockers.push(Blocker {
+                    kind,
+                    name: name.clone(),
+                    reason: format!("policy `{name}` is not a valid document: {e}"),
+                });
                 continue;
             }
         };
@@ -51,8 +71,11 @@ pub fn lint_desired(desired: &Desired) -> Vec<Blocker> {
                 && !(doc_kind == DocumentKind::Trust && f.code == codes::SIZE_QUOTA)
         });
         for finding in errors {
-            blockers.push(Blocker { kind, name: name.clone(),
-                reason: format!("policy `{name}` fails lint: {finding}") });
+            blockers.push(Blocker {
+                kind,
+                name: name.clone(),
+                reason: format!("policy `{name}` fails lint: {finding}"),
+            });
         }
     }
     blockers
@@ -67,8 +90,10 @@ mod tests {
     fn resolved() -> Resolved {
         Resolved {
             node_roles: vec!["ng".into()],
-            targets: vec![Target { namespace: "team-a".into(),
-                service_account: "default-editor".into() }],
+            targets: vec![Target {
+                namespace: "team-a".into(),
+                service_account: "default-editor".into(),
+            }],
             issuer: Some("https://oidc.eks.us-east-1.amazonaws.com/id/ABC".into()),
             account: "123456789012".into(),
             region: "us-east-1".into(),
@@ -77,7 +102,11 @@ mod tests {
 
     #[test]
     fn documents_of_every_mode_lint_clean() {
-        for mode in [IdentityMode::AccessKey, IdentityMode::Irsa, IdentityMode::PodIdentity] {
+        for mode in [
+            IdentityMode::AccessKey,
+            IdentityMode::Irsa,
+            IdentityMode::PodIdentity,
+        ] {
             for permissions in [PermissionMode::FullAccess, PermissionMode::Scoped] {
                 let mut spec = Spec::default();
                 spec.spec.cluster = Some("c".into());
@@ -85,7 +114,10 @@ mod tests {
                 spec.spec.permissions = permissions;
                 spec.spec.buckets = vec!["ml-data".into()];
                 let blockers = lint_desired(&Desired::new(&spec, resolved()));
-                assert!(blockers.is_empty(), "{mode:?} {permissions:?}: {blockers:?}");
+                assert!(
+                    blockers.is_empty(),
+                    "{mode:?} {permissions:?}: {blockers:?}"
+                );
             }
         }
     }
@@ -96,6 +128,9 @@ mod tests {
         desired.node_policy["Statement"][0]["Resource"] =
             "arn:aws:sagemaker:REGION:ACCOUNT_ID:endpoint/*".into();
         let blockers = lint_desired(&desired);
-        assert!(blockers.iter().any(|b| b.reason.contains("placeholder")), "{blockers:?}");
+        assert!(
+            blockers.iter().any(|b| b.reason.contains("placeholder")),
+            "{blockers:?}"
+        );
     }
 }

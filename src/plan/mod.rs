@@ -16,16 +16,17 @@ use serde::Serialize;
 use serde_json::Value;
 
 pub use desired::{
-    ACCESS_KEY_ID_KEY, ACCESS_LABEL, Desired, EXECUTION_POLICY_NAME, ManagedPolicy, INVOKE_SID, PipelineRole, ROLE_ARN_ANNOTATION,
-    Resolved, SECRET_ACCESS_KEY_KEY, STS_AUDIENCE, TRUST_SID, Target, default_service_account,
+    ACCESS_KEY_ID_KEY, ACCESS_LABEL, Desired, EXECUTION_POLICY_NAME, INVOKE_SID, ManagedPolicy,
+    PipelineRole, ROLE_ARN_ANNOTATION, Resolved, SECRET_ACCESS_KEY_KEY, STS_AUDIENCE, TRUST_SID,
+    Target, default_service_account,
 };
 pub use diff::{DiffOptions, TRUST_QUOTA, diff, merge_trust, same_document};
 pub use keys::{PENDING_KEY_TAG, ROTATING_FROM_TAG};
-pub use teardown::{deletions, teardown};
 pub use observed::{
     CONCURRENCY, KeyHealth, Observed, ObservedNodeRole, ObservedRole, ObservedSecret, key_health,
     key_in_secret, observe,
 };
+pub use teardown::{deletions, teardown};
 
 use std::collections::BTreeMap;
 
@@ -93,24 +94,66 @@ pub enum Action {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "op", rename_all = "camelCase", rename_all_fields = "camelCase")]
 pub enum Change {
-    CreateUser { user: String, tags: BTreeMap<String, String> },
-    TagUser { user: String, tags: BTreeMap<String, String> },
-    AttachUserPolicy { user: String, policy_arn: String },
-    DetachUserPolicy { user: String, policy_arn: String },
+    CreateUser {
+        user: String,
+        tags: BTreeMap<String, String>,
+    },
+    TagUser {
+        user: String,
+        tags: BTreeMap<String, String>,
+    },
+    AttachUserPolicy {
+        user: String,
+        policy_arn: String,
+    },
+    DetachUserPolicy {
+        user: String,
+        policy_arn: String,
+    },
     /// Creates a key and writes it straight into the Secret.
-    CreateAccessKey { user: String, namespace: String, secret: String },
+    CreateAccessKey {
+        user: String,
+        namespace: String,
+        secret: String,
+    },
     /// Copies the working key from one namespace's Secret into another's.
-    CopyAccessKey { from_namespace: String, namespace: String, secret: String },
-    DeleteAccessKey { user: String, access_key_id: String, reason: String },
+    CopyAccessKey {
+        from_namespace: String,
+        namespace: String,
+        secret: String,
+    },
+    DeleteAccessKey {
+        user: String,
+        access_key_id: String,
+        reason: String,
+    },
     /// Ends a rotation: once the Secrets hold a key STS accepts, and none holds the old one,
     /// deactivates and deletes the old key.
-    RetireAccessKey { user: String, access_key_id: String, namespaces: Vec<String>, secret: String },
-    UntagUser { user: String, keys: Vec<String> },
+    RetireAccessKey {
+        user: String,
+        access_key_id: String,
+        namespaces: Vec<String>,
+        secret: String,
+    },
+    UntagUser {
+        user: String,
+        keys: Vec<String>,
+    },
     /// Deletes the user's keys, policies and the user itself.
-    DeleteUser { user: String },
-    DeleteSecret { namespace: String, secret: String },
-    DeleteInlinePolicy { role: String, policy_name: String },
-    DeleteOidcProvider { arn: String },
+    DeleteUser {
+        user: String,
+    },
+    DeleteSecret {
+        namespace: String,
+        secret: String,
+    },
+    DeleteInlinePolicy {
+        role: String,
+        policy_name: String,
+    },
+    DeleteOidcProvider {
+        arn: String,
+    },
     CreateManagedPolicy {
         name: String,
         path: String,
@@ -118,11 +161,20 @@ pub enum Change {
         tags: BTreeMap<String, String>,
     },
     /// Makes `to` the policy's default version.
-    UpdateManagedPolicy { arn: String, from: Value, to: Value },
+    UpdateManagedPolicy {
+        arn: String,
+        from: Value,
+        to: Value,
+    },
     /// Deletes a customer managed policy; run after everything it was attached to is gone.
-    DeleteManagedPolicy { arn: String },
+    DeleteManagedPolicy {
+        arn: String,
+    },
     /// Puts the ownership label on an adopted Secret that already holds a working key.
-    LabelSecret { namespace: String, secret: String },
+    LabelSecret {
+        namespace: String,
+        secret: String,
+    },
     CreateRole {
         role: String,
         #[serde(skip_serializing_if = "Option::is_none")]
@@ -130,10 +182,19 @@ pub enum Change {
         trust: Value,
         tags: BTreeMap<String, String>,
     },
-    TagRole { role: String, tags: BTreeMap<String, String> },
+    TagRole {
+        role: String,
+        tags: BTreeMap<String, String>,
+    },
     /// Detaches and deletes the role's policies, then the role.
-    DeleteRole { role: String },
-    CreateOidcProvider { url: String, client_ids: Vec<String>, tags: BTreeMap<String, String> },
+    DeleteRole {
+        role: String,
+    },
+    CreateOidcProvider {
+        url: String,
+        client_ids: Vec<String>,
+        tags: BTreeMap<String, String>,
+    },
     /// Sets kfp-iam's annotation and label on the service account (creating it if missing),
     /// or removes them when `role_arn` is `None`.
     ApplyServiceAccount {
@@ -149,12 +210,34 @@ pub enum Change {
         service_account: String,
         role_arn: String,
     },
-    UpdatePodIdentityAssociation { cluster: String, id: String, role_arn: String },
-    DeletePodIdentityAssociation { cluster: String, id: String },
-    UpdateTrust { role: String, from: Value, to: Value },
-    AttachRolePolicy { role: String, policy_arn: String },
-    DetachRolePolicy { role: String, policy_arn: String },
-    PutInlinePolicy { role: String, policy_name: String, from: Option<Value>, to: Value },
+    UpdatePodIdentityAssociation {
+        cluster: String,
+        id: String,
+        role_arn: String,
+    },
+    DeletePodIdentityAssociation {
+        cluster: String,
+        id: String,
+    },
+    UpdateTrust {
+        role: String,
+        from: Value,
+        to: Value,
+    },
+    AttachRolePolicy {
+        role: String,
+        policy_arn: String,
+    },
+    DetachRolePolicy {
+        role: String,
+        policy_arn: String,
+    },
+    PutInlinePolicy {
+        role: String,
+        policy_name: String,
+        from: Option<Value>,
+        to: Value,
+    },
 }
 
 impl Change {
@@ -165,17 +248,25 @@ impl Change {
             Self::TagUser { user, .. } => format!("tag IAM user `{user}` as managed by kfp-iam"),
             Self::AttachUserPolicy { policy_arn, .. } => format!("attach `{policy_arn}`"),
             Self::DetachUserPolicy { policy_arn, .. } => format!("detach `{policy_arn}`"),
-            Self::CreateAccessKey { user, namespace, secret } => format!(
+            Self::CreateAccessKey {
+                user,
+                namespace,
+                secret,
+            } => format!(
                 "create an access key for `{user}` and store it in Secret \
                  `{namespace}/{secret}` (values redacted)"
             ),
-            Self::CopyAccessKey { from_namespace, namespace, secret } => format!(
+            Self::CopyAccessKey {
+                from_namespace,
+                namespace,
+                secret,
+            } => format!(
                 "copy the working key from `{from_namespace}/{secret}` into \
                  `{namespace}/{secret}` (values redacted)"
             ),
-            Self::RetireAccessKey { access_key_id, .. } => format!(
-                "retire the old access key `{access_key_id}` once the new one works"
-            ),
+            Self::RetireAccessKey { access_key_id, .. } => {
+                format!("retire the old access key `{access_key_id}` once the new one works")
+            }
             Self::UntagUser { keys, .. } => format!("remove tags `{}`", keys.join("`, `")),
             Self::DeleteUser { user } => {
                 format!("delete IAM user `{user}` with its access keys and policies")
@@ -194,7 +285,10 @@ impl Change {
             Self::CreateOidcProvider { url, .. } => {
                 format!("create the IAM OIDC provider for `{url}`")
             }
-            Self::ApplyServiceAccount { role_arn: Some(arn), .. } => {
+            Self::ApplyServiceAccount {
+                role_arn: Some(arn),
+                ..
+            } => {
                 format!("annotate with `eks.amazonaws.com/role-arn: {arn}`")
             }
             Self::ApplyServiceAccount { role_arn: None, .. } => {
@@ -209,7 +303,11 @@ impl Change {
             Self::DeletePodIdentityAssociation { id, .. } => {
                 format!("delete pod identity association `{id}`")
             }
-            Self::DeleteAccessKey { access_key_id, reason, .. } => {
+            Self::DeleteAccessKey {
+                access_key_id,
+                reason,
+                ..
+            } => {
                 format!("delete access key `{access_key_id}` ({reason})")
             }
             Self::LabelSecret { namespace, secret } => {
@@ -220,7 +318,11 @@ impl Change {
             Self::UpdateTrust { .. } => "update the trust policy".into(),
             Self::AttachRolePolicy { policy_arn, .. } => format!("attach `{policy_arn}`"),
             Self::DetachRolePolicy { policy_arn, .. } => format!("detach `{policy_arn}`"),
-            Self::PutInlinePolicy { policy_name, from: None, .. } => {
+            Self::PutInlinePolicy {
+                policy_name,
+                from: None,
+                ..
+            } => {
                 format!("add inline policy `{policy_name}`")
             }
             Self::PutInlinePolicy { policy_name, .. } => {
@@ -287,7 +389,9 @@ pub async fn resolve_node_roles(spec: &Spec, aws: &impl Aws) -> Result<Vec<Strin
     if let Some(roles) = &spec.spec.node_roles {
         return Ok(roles.clone());
     }
-    let Some(cluster) = &spec.spec.cluster else { return Err(PlanError::NoClusterNorNodeRoles) };
+    let Some(cluster) = &spec.spec.cluster else {
+        return Err(PlanError::NoClusterNorNodeRoles);
+    };
     let mut roles: Vec<String> = aws
         .list_nodegroups(cluster)
         .await?
@@ -322,7 +426,9 @@ pub async fn resolve_targets(spec: &Spec, kube: &impl Kube) -> Result<Vec<Target
     let mut targets: Vec<Target> = names
         .into_iter()
         .map(|namespace| Target {
-            service_account: account.unwrap_or(default_service_account(&namespace)).to_owned(),
+            service_account: account
+                .unwrap_or(default_service_account(&namespace))
+                .to_owned(),
             namespace,
         })
         .collect();
@@ -332,11 +438,7 @@ pub async fn resolve_targets(spec: &Spec, kube: &impl Kube) -> Result<Vec<Target
 }
 
 /// Everything desired state depends on that only the clouds know.
-pub async fn resolve(
-    spec: &Spec,
-    aws: &impl Aws,
-    kube: &impl Kube,
-) -> Result<Resolved, PlanError> {
+pub async fn resolve(spec: &Spec, aws: &impl Aws, kube: &impl Kube) -> Result<Resolved, PlanError> {
     let issuer = async {
         match (spec.spec.identity.mode, &spec.spec.cluster) {
             (IdentityMode::Irsa, Some(cluster)) => Ok(Some(aws.cluster_issuer(cluster).await?)),
@@ -351,7 +453,13 @@ pub async fn resolve(
         account,
     )
     .await?;
-    Ok(Resolved { node_roles, targets, issuer, account, region: aws.region().to_owned() })
+    Ok(Resolved {
+        node_roles,
+        targets,
+        issuer,
+        account,
+        region: aws.region().to_owned(),
+    })
 }
 
 /// Resolves, observes and diffs: the whole read side of a run.

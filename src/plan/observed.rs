@@ -33,7 +33,10 @@ pub enum KeyHealth {
     /// The key belongs to the user but is inactive.
     Inactive { access_key_id: String },
     /// STS refused the key, or answered with another identity.
-    Rejected { access_key_id: String, reason: String },
+    Rejected {
+        access_key_id: String,
+        reason: String,
+    },
     /// STS accepted the key as the user's.
     Working { access_key_id: String },
 }
@@ -108,12 +111,25 @@ pub struct Observed {
 
 /// The key pair a Secret holds, when it holds both halves.
 pub fn key_in_secret(secret: &SecretState) -> Option<KeyPair> {
-    let id = secret.data.get(ACCESS_KEY_ID_KEY)?.expose().trim().to_owned();
-    let secret_key = secret.data.get(SECRET_ACCESS_KEY_KEY)?.expose().trim().to_owned();
+    let id = secret
+        .data
+        .get(ACCESS_KEY_ID_KEY)?
+        .expose()
+        .trim()
+        .to_owned();
+    let secret_key = secret
+        .data
+        .get(SECRET_ACCESS_KEY_KEY)?
+        .expose()
+        .trim()
+        .to_owned();
     if id.is_empty() || secret_key.is_empty() {
         return None;
     }
-    Some(KeyPair { access_key_id: id, secret_access_key: SecretValue::new(secret_key) })
+    Some(KeyPair {
+        access_key_id: id,
+        secret_access_key: SecretValue::new(secret_key),
+    })
 }
 
 /// Reads everything `desired` names; independent reads run concurrently.
@@ -124,18 +140,33 @@ pub async fn observe(
 ) -> Result<Observed, PlanError> {
     let namespaces = async {
         let all = kube.list_namespaces(None).await?;
-        let wanted: BTreeSet<&str> = desired.targets.iter().map(|t| t.namespace.as_str()).collect();
-        Ok::<_, PlanError>(all.into_iter().filter(|n| wanted.contains(n.as_str())).collect())
+        let wanted: BTreeSet<&str> = desired
+            .targets
+            .iter()
+            .map(|t| t.namespace.as_str())
+            .collect();
+        Ok::<_, PlanError>(
+            all.into_iter()
+                .filter(|n| wanted.contains(n.as_str()))
+                .collect(),
+        )
     };
     let execution_role = observe_role(&desired.role, aws);
     let nodes = stream::iter(&desired.node_roles)
         .map(|name| async move {
             let exists = aws.get_role(name).await?.is_some();
             let inline_policy = match exists {
-                true => aws.get_role_inline_policy(name, &desired.node_policy_name).await?,
+                true => {
+                    aws.get_role_inline_policy(name, &desired.node_policy_name)
+                        .await?
+                }
                 false => None,
             };
-            Ok::<_, PlanError>(ObservedNodeRole { name: name.clone(), exists, inline_policy })
+            Ok::<_, PlanError>(ObservedNodeRole {
+                name: name.clone(),
+                exists,
+                inline_policy,
+            })
         })
         .buffered(CONCURRENCY)
         .try_collect::<Vec<_>>();
@@ -151,7 +182,9 @@ pub async fn observe(
             None => None,
         };
         let execution = match &desired.execution_policy {
-            Some(_) => aws.get_role_inline_policy(&desired.role, EXECUTION_POLICY_NAME).await
+            Some(_) => aws
+                .get_role_inline_policy(&desired.role, EXECUTION_POLICY_NAME)
+                .await
                 .or_else(|e| if e.is_not_found() { Ok(None) } else { Err(e) })?,
             None => None,
         };
@@ -176,7 +209,9 @@ pub async fn observe(
 }
 
 async fn observe_role(name: &str, aws: &impl Aws) -> Result<Option<ObservedRole>, PlanError> {
-    let Some(role) = aws.get_role(name).await? else { return Ok(None) };
+    let Some(role) = aws.get_role(name).await? else {
+        return Ok(None);
+    };
     let policies = aws.list_role_policies(name).await?;
     Ok(Some(ObservedRole { role, policies }))
 }
@@ -207,8 +242,9 @@ async fn observe_access_key(
     for target in &desired.targets {
         let state = found.get(&target.namespace).cloned();
         let pair = state.as_ref().and_then(key_in_secret);
-        let cache_key =
-            pair.as_ref().map(|p| (p.access_key_id.clone(), p.secret_access_key.expose().into()));
+        let cache_key = pair
+            .as_ref()
+            .map(|p| (p.access_key_id.clone(), p.secret_access_key.expose().into()));
         let health = match health_of.get(&cache_key) {
             Some(h) => h.clone(),
             None => {
@@ -218,9 +254,19 @@ async fn observe_access_key(
             }
         };
         debug!(namespace = %target.namespace, ?health, "observed the Secret's key");
-        secrets.push(ObservedSecret { namespace: target.namespace.clone(), state, health });
+        secrets.push(ObservedSecret {
+            namespace: target.namespace.clone(),
+            state,
+            health,
+        });
     }
-    Ok(Observed { user, user_policies, keys, secrets, ..Observed::default() })
+    Ok(Observed {
+        user,
+        user_policies,
+        keys,
+        secrets,
+        ..Observed::default()
+    })
 }
 
 async fn read_secrets(
@@ -250,7 +296,9 @@ pub async fn key_health(
     pair: Option<KeyPair>,
     aws: &impl Aws,
 ) -> Result<KeyHealth, PlanError> {
-    let Some(pair) = pair else { return Ok(KeyHealth::Missing) };
+    let Some(pair) = pair else {
+        return Ok(KeyHealth::Missing);
+    };
     let access_key_id = pair.access_key_id.clone();
     let (Some(user), Some(listed)) = (user, keys.iter().find(|k| k.id == access_key_id)) else {
         return Ok(KeyHealth::NotTheUsers { access_key_id });
@@ -262,11 +310,15 @@ pub async fn key_health(
         Ok(arn) if arn == user.arn => Ok(KeyHealth::Working { access_key_id }),
         Ok(arn) => {
             let reason = format!("STS reports the key as `{arn}`, not `{}`", user.arn);
-            Ok(KeyHealth::Rejected { access_key_id, reason })
+            Ok(KeyHealth::Rejected {
+                access_key_id,
+                reason,
+            })
         }
-        Err(e) if e.kind == crate::aws::ErrorKind::AccessDenied => {
-            Ok(KeyHealth::Rejected { access_key_id, reason: e.to_string() })
-        }
+        Err(e) if e.kind == crate::aws::ErrorKind::AccessDenied => Ok(KeyHealth::Rejected {
+            access_key_id,
+            reason: e.to_string(),
+        }),
         Err(e) => Err(e.into()),
     }
 }
@@ -277,9 +329,14 @@ async fn observe_pipeline_roles(
     kube: &impl Kube,
 ) -> Result<Observed, PlanError> {
     let provider = async {
-        let Some(wanted) = desired.provider_arn() else { return Ok::<_, PlanError>(None) };
+        let Some(wanted) = desired.provider_arn() else {
+            return Ok::<_, PlanError>(None);
+        };
         let arns = aws.list_oidc_providers().await?;
-        match arns.iter().find(|a| a.ends_with(&format!("oidc-provider/{}", issuer_of(&wanted)))) {
+        match arns
+            .iter()
+            .find(|a| a.ends_with(&format!("oidc-provider/{}", issuer_of(&wanted))))
+        {
             Some(arn) => Ok(aws.get_oidc_provider(arn).await?),
             None => Ok(None),
         }
@@ -308,7 +365,10 @@ async fn observe_pipeline_roles(
 }
 
 fn issuer_of(provider_arn: &str) -> &str {
-    provider_arn.split_once("oidc-provider/").map(|(_, i)| i).unwrap_or(provider_arn)
+    provider_arn
+        .split_once("oidc-provider/")
+        .map(|(_, i)| i)
+        .unwrap_or(provider_arn)
 }
 
 type ObservedRoles = (BTreeMap<String, ObservedRole>, Vec<Role>);
@@ -318,15 +378,23 @@ async fn observe_desired_roles(
     aws: &impl Aws,
 ) -> Result<ObservedRoles, PlanError> {
     let listed = aws.list_roles(&desired.role_path).await?;
-    let wanted: BTreeSet<&str> = desired.pipeline_roles.iter().map(|r| r.name.as_str()).collect();
-    let (present, stale): (Vec<Role>, Vec<Role>) =
-        listed.into_iter().partition(|r| wanted.contains(r.name.as_str()));
+    let wanted: BTreeSet<&str> = desired
+        .pipeline_roles
+        .iter()
+        .map(|r| r.name.as_str())
+        .collect();
+    let (present, stale): (Vec<Role>, Vec<Role>) = listed
+        .into_iter()
+        .partition(|r| wanted.contains(r.name.as_str()));
     let mut present: BTreeMap<String, Role> =
         present.into_iter().map(|r| (r.name.clone(), r)).collect();
 
     // A desired role outside the path may exist (made by hand, or adopted): look it up.
-    let missing: Vec<&str> =
-        wanted.iter().copied().filter(|n| !present.contains_key(*n)).collect();
+    let missing: Vec<&str> = wanted
+        .iter()
+        .copied()
+        .filter(|n| !present.contains_key(*n))
+        .collect();
     let elsewhere = stream::iter(missing)
         .map(|name| aws.get_role(name))
         .buffered(CONCURRENCY)
@@ -347,8 +415,10 @@ async fn observe_desired_roles(
     Ok((observed, stale))
 }
 
-type ObservedAccounts =
-    (BTreeMap<(String, String), ServiceAccountState>, Vec<ServiceAccountState>);
+type ObservedAccounts = (
+    BTreeMap<(String, String), ServiceAccountState>,
+    Vec<ServiceAccountState>,
+);
 
 async fn observe_service_accounts(
     desired: &Desired,
@@ -357,18 +427,23 @@ async fn observe_service_accounts(
     if desired.mode != IdentityMode::Irsa {
         return Ok((BTreeMap::new(), Vec::new()));
     }
-    let names: BTreeSet<&str> =
-        desired.targets.iter().map(|t| t.service_account.as_str()).collect();
+    let names: BTreeSet<&str> = desired
+        .targets
+        .iter()
+        .map(|t| t.service_account.as_str())
+        .collect();
     let by_name = stream::iter(names)
         .map(|name| async move {
             Ok::<_, PlanError>(
-                kube.list_service_accounts(Some(&format!("metadata.name={name}")), None).await?,
+                kube.list_service_accounts(Some(&format!("metadata.name={name}")), None)
+                    .await?,
             )
         })
         .buffered(CONCURRENCY)
         .try_collect::<Vec<_>>();
     let label = format!("{ACCESS_LABEL}={}", desired.spec_name);
-    let labelled = async { Ok::<_, PlanError>(kube.list_service_accounts(None, Some(&label)).await?) };
+    let labelled =
+        async { Ok::<_, PlanError>(kube.list_service_accounts(None, Some(&label)).await?) };
     let (by_name, labelled) = futures::future::try_join(by_name, labelled).await?;
     let wanted: BTreeSet<(&str, &str)> = desired
         .targets

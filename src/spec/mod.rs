@@ -220,13 +220,9 @@ pub enum NamespaceScope {
     /// These namespaces.
     Names(Vec<String>),
     /// Every namespace matching a label selector.
-    Selector {
-        selector: String,
-    },
+    Selector { selector: String },
     /// Every Kubeflow Profile's namespace (`profiles: all`).
-    Profiles {
-        profiles: AllProfiles,
-    },
+    Profiles { profiles: AllProfiles },
 }
 
 /// The only value `profiles:` takes.
@@ -304,22 +300,33 @@ fn default_node_policy_name() -> String {
 
 impl Default for UserSpec {
     fn default() -> Self {
-        Self { name: default_user_name(), policies: default_user_policies() }
+        Self {
+            name: default_user_name(),
+            policies: default_user_policies(),
+        }
     }
 }
 impl Default for SecretSpec {
     fn default() -> Self {
-        Self { name: default_secret_name(), namespace: default_namespace() }
+        Self {
+            name: default_secret_name(),
+            namespace: default_namespace(),
+        }
     }
 }
 impl Default for RoleSpec {
     fn default() -> Self {
-        Self { name: default_role_name(), policies: default_role_policies() }
+        Self {
+            name: default_role_name(),
+            policies: default_role_policies(),
+        }
     }
 }
 impl Default for NodePolicySpec {
     fn default() -> Self {
-        Self { name: default_node_policy_name() }
+        Self {
+            name: default_node_policy_name(),
+        }
     }
 }
 impl Default for AccessSpec {
@@ -351,7 +358,9 @@ impl Default for Spec {
         Self {
             api_version: API_VERSION.into(),
             kind: KIND.into(),
-            metadata: Metadata { name: "kubeflow-sagemaker".into() },
+            metadata: Metadata {
+                name: "kubeflow-sagemaker".into(),
+            },
             spec: AccessSpec::default(),
         }
     }
@@ -360,13 +369,18 @@ impl Default for Spec {
 impl Spec {
     /// Parses a YAML document; `origin` names it in errors (a path, or `-` for stdin).
     pub fn from_yaml(text: &str, origin: &str) -> Result<Self, SpecError> {
-        serde_saphyr::from_str(text)
-            .map_err(|e| SpecError::Parse { path: origin.into(), message: e.to_string() })
+        serde_saphyr::from_str(text).map_err(|e| SpecError::Parse {
+            path: origin.into(),
+            message: e.to_string(),
+        })
     }
 
     /// Reads a spec from a file, or from standard input when `path` is `-`.
     pub fn load(path: &str) -> Result<Self, SpecError> {
-        let read = |e| SpecError::Read { path: path.into(), source: e };
+        let read = |e| SpecError::Read {
+            path: path.into(),
+            source: e,
+        };
         let text = if path == "-" {
             std::io::read_to_string(std::io::stdin()).map_err(read)?
         } else {
@@ -383,7 +397,11 @@ impl Spec {
     /// Checks every field against AWS's and Kubernetes' rules, reporting all violations.
     pub fn validate(&self) -> Result<(), SpecError> {
         let violations = validate(self);
-        if violations.is_empty() { Ok(()) } else { Err(SpecError::Invalid(violations)) }
+        if violations.is_empty() {
+            Ok(())
+        } else {
+            Err(SpecError::Invalid(violations))
+        }
     }
 }
 
@@ -399,7 +417,10 @@ mod tests {
         assert_eq!(spec.spec.secret.name, "aws-secret");
         assert_eq!(spec.spec.secret.namespace, "kubeflow");
         assert_eq!(spec.spec.execution_role.name, "sagemaker-kfp-role");
-        assert_eq!(spec.spec.execution_role.policies, vec![SAGEMAKER_FULL_ACCESS, S3_FULL_ACCESS]);
+        assert_eq!(
+            spec.spec.execution_role.policies,
+            vec![SAGEMAKER_FULL_ACCESS, S3_FULL_ACCESS]
+        );
         assert!(spec.validate().is_ok());
     }
 
@@ -423,16 +444,31 @@ mod tests {
     #[test]
     fn namespaces_take_a_list_a_selector_or_all_profiles() {
         let parse = |scope: &str| {
-            let text = format!("apiVersion: kfp-iam.io/v1alpha1\nkind: SageMakerAccess\n\
-                metadata:\n  name: x\nspec:\n  namespaces: {scope}\n");
+            let text = format!(
+                "apiVersion: kfp-iam.io/v1alpha1\nkind: SageMakerAccess\n\
+                metadata:\n  name: x\nspec:\n  namespaces: {scope}\n"
+            );
             Spec::from_yaml(&text, "t").unwrap().spec.namespaces
         };
-        assert_eq!(parse("[team-a, team-b]"),
-            Some(NamespaceScope::Names(vec!["team-a".into(), "team-b".into()])));
-        assert_eq!(parse("{selector: 'team=ml'}"),
-            Some(NamespaceScope::Selector { selector: "team=ml".into() }));
-        assert_eq!(parse("{profiles: all}"),
-            Some(NamespaceScope::Profiles { profiles: AllProfiles::All }));
+        assert_eq!(
+            parse("[team-a, team-b]"),
+            Some(NamespaceScope::Names(vec![
+                "team-a".into(),
+                "team-b".into()
+            ]))
+        );
+        assert_eq!(
+            parse("{selector: 'team=ml'}"),
+            Some(NamespaceScope::Selector {
+                selector: "team=ml".into()
+            })
+        );
+        assert_eq!(
+            parse("{profiles: all}"),
+            Some(NamespaceScope::Profiles {
+                profiles: AllProfiles::All
+            })
+        );
     }
 
     #[test]

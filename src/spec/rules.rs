@@ -33,34 +33,68 @@ pub fn validate(spec: &Spec) -> Vec<Violation> {
     let mut out = Vec::new();
     let mut check = |ok: bool, field: &str, value: &str, rule: &str| {
         if !ok {
-            out.push(Violation { field: field.into(), value: value.into(), rule: rule.into() });
+            out.push(Violation {
+                field: field.into(),
+                value: value.into(),
+                rule: rule.into(),
+            });
         }
     };
 
-    check(spec.api_version == API_VERSION, "apiVersion", &spec.api_version,
-        &format!("must be `{API_VERSION}`"));
-    check(spec.kind == KIND, "kind", &spec.kind, &format!("must be `{KIND}`"));
+    check(
+        spec.api_version == API_VERSION,
+        "apiVersion",
+        &spec.api_version,
+        &format!("must be `{API_VERSION}`"),
+    );
+    check(
+        spec.kind == KIND,
+        "kind",
+        &spec.kind,
+        &format!("must be `{KIND}`"),
+    );
     let name = &spec.metadata.name;
-    check(is_dns_subdomain(name), "metadata.name", name, DNS_SUBDOMAIN_RULE);
+    check(
+        is_dns_subdomain(name),
+        "metadata.name",
+        name,
+        DNS_SUBDOMAIN_RULE,
+    );
 
     let s = &spec.spec;
     if let Some(region) = &s.region {
-        check(is_region(region), "spec.region", region,
-            "must be an AWS region code such as `us-east-1`");
+        check(
+            is_region(region),
+            "spec.region",
+            region,
+            "must be an AWS region code such as `us-east-1`",
+        );
     }
     if let Some(cluster) = &s.cluster {
-        check(is_cluster_name(cluster), "spec.cluster", cluster,
+        check(
+            is_cluster_name(cluster),
+            "spec.cluster",
+            cluster,
             "must be 1-100 characters of letters, digits, - and _, starting with a letter \
-             or digit (EKS cluster name)");
+             or digit (EKS cluster name)",
+        );
     }
     if let Some(roles) = &s.node_roles {
-        check(!roles.is_empty(), "spec.nodeRoles", "[]",
+        check(
+            !roles.is_empty(),
+            "spec.nodeRoles",
+            "[]",
             "must list at least one role, or be left out to discover node roles from \
-             `spec.cluster`");
+             `spec.cluster`",
+        );
         for (i, role) in roles.iter().enumerate() {
             let field = format!("spec.nodeRoles[{i}]");
-            check(is_iam_name(role, 64), &field, role,
-                &format!("must be a role name of 1-64 characters: {IAM_NAME_RULE}"));
+            check(
+                is_iam_name(role, 64),
+                &field,
+                role,
+                &format!("must be a role name of 1-64 characters: {IAM_NAME_RULE}"),
+            );
             if roles[..i].contains(role) {
                 check(false, &field, role, "is listed twice");
             }
@@ -68,24 +102,51 @@ pub fn validate(spec: &Spec) -> Vec<Violation> {
     }
 
     check_tags(spec, &mut check);
-    check(is_iam_name(&s.user.name, 64), "spec.user.name", &s.user.name,
-        &format!("must be an IAM user name of 1-64 characters: {IAM_NAME_RULE}"));
+    check(
+        is_iam_name(&s.user.name, 64),
+        "spec.user.name",
+        &s.user.name,
+        &format!("must be an IAM user name of 1-64 characters: {IAM_NAME_RULE}"),
+    );
     check_policy_arns("spec.user.policies", &s.user.policies, &mut check);
-    check(is_iam_name(&s.execution_role.name, 64), "spec.executionRole.name",
+    check(
+        is_iam_name(&s.execution_role.name, 64),
+        "spec.executionRole.name",
         &s.execution_role.name,
-        &format!("must be an IAM role name of 1-64 characters: {IAM_NAME_RULE}"));
-    check_policy_arns("spec.executionRole.policies", &s.execution_role.policies, &mut check);
-    check(is_iam_name(&s.node_policy.name, 128), "spec.nodePolicy.name", &s.node_policy.name,
-        &format!("must be an inline policy name of 1-128 characters: {IAM_NAME_RULE}"));
-    check(is_dns_subdomain(&s.secret.name), "spec.secret.name", &s.secret.name,
-        DNS_SUBDOMAIN_RULE);
-    check(is_dns_label(&s.secret.namespace), "spec.secret.namespace", &s.secret.namespace,
-        NAMESPACE_RULE);
+        &format!("must be an IAM role name of 1-64 characters: {IAM_NAME_RULE}"),
+    );
+    check_policy_arns(
+        "spec.executionRole.policies",
+        &s.execution_role.policies,
+        &mut check,
+    );
+    check(
+        is_iam_name(&s.node_policy.name, 128),
+        "spec.nodePolicy.name",
+        &s.node_policy.name,
+        &format!("must be an inline policy name of 1-128 characters: {IAM_NAME_RULE}"),
+    );
+    check(
+        is_dns_subdomain(&s.secret.name),
+        "spec.secret.name",
+        &s.secret.name,
+        DNS_SUBDOMAIN_RULE,
+    );
+    check(
+        is_dns_label(&s.secret.namespace),
+        "spec.secret.namespace",
+        &s.secret.namespace,
+        NAMESPACE_RULE,
+    );
     check_identity(spec, &mut check);
     check_scope(spec, &mut check);
     if let Some(age) = &s.rotation.max_age {
-        check(super::parse_age(age).is_some(), "spec.rotation.maxAge", age,
-            "must be a positive number of days or hours such as `90d` or `12h`");
+        check(
+            super::parse_age(age).is_some(),
+            "spec.rotation.maxAge",
+            age,
+            "must be a positive number of days or hours such as `90d` or `12h`",
+        );
     }
     out
 }
@@ -97,21 +158,38 @@ fn check_identity(spec: &Spec, check: &mut Check<'_>) {
     let s = &spec.spec;
     let id = &s.identity;
     if let Some(sa) = &id.service_account {
-        check(is_dns_subdomain(sa), "spec.identity.serviceAccount", sa, DNS_SUBDOMAIN_RULE);
+        check(
+            is_dns_subdomain(sa),
+            "spec.identity.serviceAccount",
+            sa,
+            DNS_SUBDOMAIN_RULE,
+        );
     }
-    check(is_iam_name(&id.role_name, 64), "spec.identity.roleName", &id.role_name,
-        &format!("must be an IAM role name of 1-64 characters: {IAM_NAME_RULE}"));
+    check(
+        is_iam_name(&id.role_name, 64),
+        "spec.identity.roleName",
+        &id.role_name,
+        &format!("must be an IAM role name of 1-64 characters: {IAM_NAME_RULE}"),
+    );
     check_policy_arns("spec.identity.policies", &id.policies, check);
     if id.mode != IdentityMode::AccessKey {
-        check(s.cluster.is_some(), "spec.cluster", "",
+        check(
+            s.cluster.is_some(),
+            "spec.cluster",
+            "",
             "is required in irsa and pod-identity modes: the cluster's OIDC issuer and pod \
-             identity associations belong to it");
+             identity associations belong to it",
+        );
     }
     match &s.namespaces {
         None => {}
         Some(NamespaceScope::Names(names)) => {
-            check(!names.is_empty(), "spec.namespaces", "[]",
-                "must list at least one namespace, or be left out for the Secret's namespace");
+            check(
+                !names.is_empty(),
+                "spec.namespaces",
+                "[]",
+                "must list at least one namespace, or be left out for the Secret's namespace",
+            );
             for (i, ns) in names.iter().enumerate() {
                 let field = format!("spec.namespaces[{i}]");
                 check(is_dns_label(ns), &field, ns, NAMESPACE_RULE);
@@ -120,17 +198,29 @@ fn check_identity(spec: &Spec, check: &mut Check<'_>) {
                 }
                 if id.roles == RoleLayout::PerNamespace && id.mode != IdentityMode::AccessKey {
                     let role = format!("{}-{ns}", id.role_name);
-                    check(is_iam_name(&role, 64), &field, ns,
-                        &format!("makes the per-namespace role name `{role}` longer than 64 \
-                                  characters; shorten `spec.identity.roleName`"));
+                    check(
+                        is_iam_name(&role, 64),
+                        &field,
+                        ns,
+                        &format!(
+                            "makes the per-namespace role name `{role}` longer than 64 \
+                                  characters; shorten `spec.identity.roleName`"
+                        ),
+                    );
                 }
             }
         }
         Some(NamespaceScope::Selector { selector }) => {
             let ok = !selector.trim().is_empty()
-                && selector.chars().all(|c| c.is_ascii_alphanumeric() || "-_./=!,() ".contains(c));
-            check(ok, "spec.namespaces.selector", selector,
-                "must be a Kubernetes label selector such as `team=ml,env!=dev`");
+                && selector
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_./=!,() ".contains(c));
+            check(
+                ok,
+                "spec.namespaces.selector",
+                selector,
+                "must be a Kubernetes label selector such as `team=ml,env!=dev`",
+            );
         }
         Some(NamespaceScope::Profiles { .. }) => {}
     }
@@ -141,24 +231,42 @@ type Check<'a> = dyn FnMut(bool, &str, &str, &str) + 'a;
 fn check_scope(spec: &Spec, check: &mut Check<'_>) {
     let s = &spec.spec;
     if s.permissions == super::PermissionMode::Scoped {
-        check(!s.buckets.is_empty(), "spec.buckets", "[]",
+        check(
+            !s.buckets.is_empty(),
+            "spec.buckets",
+            "[]",
             "must name at least one S3 bucket in scoped mode: pipelines and SageMaker jobs \
-             read and write their data there");
+             read and write their data there",
+        );
     }
     if let Some(components) = &s.components {
-        check(!components.is_empty(), "spec.components", "[]",
-            "must list at least one component, or be left out for all of them");
+        check(
+            !components.is_empty(),
+            "spec.components",
+            "[]",
+            "must list at least one component, or be left out for all of them",
+        );
     }
     for (i, bucket) in s.buckets.iter().enumerate() {
-        check(is_bucket_name(bucket), &format!("spec.buckets[{i}]"), bucket,
+        check(
+            is_bucket_name(bucket),
+            &format!("spec.buckets[{i}]"),
+            bucket,
             "must be an S3 bucket name: 3-63 characters of lowercase letters, digits, . and -, \
-             starting and ending with a letter or digit");
+             starting and ending with a letter or digit",
+        );
     }
     for (i, prefix) in s.endpoint_prefixes.iter().enumerate() {
         let ok = (1..=63).contains(&prefix.len())
-            && prefix.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
-        check(ok, &format!("spec.endpointPrefixes[{i}]"), prefix,
-            "must be the start of a SageMaker endpoint name: 1-63 letters, digits and -");
+            && prefix
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-');
+        check(
+            ok,
+            &format!("spec.endpointPrefixes[{i}]"),
+            prefix,
+            "must be the start of a SageMaker endpoint name: 1-63 letters, digits and -",
+        );
     }
 }
 
@@ -167,38 +275,67 @@ fn is_bucket_name(s: &str) -> bool {
     (3..=63).contains(&s.len())
         && edge(s.chars().next())
         && edge(s.chars().last())
-        && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.' || c == '-')
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.' || c == '-')
         && !s.contains("..")
 }
 
 fn check_tags(spec: &Spec, check: &mut Check<'_>) {
     let tags = &spec.spec.tags;
     // One slot of AWS's 50 goes to the ownership tag.
-    check(tags.len() <= 49, "spec.tags", &format!("{} tags", tags.len()),
-        "must hold at most 49 tags (IAM allows 50 and kfp-iam adds its ownership tag)");
+    check(
+        tags.len() <= 49,
+        "spec.tags",
+        &format!("{} tags", tags.len()),
+        "must hold at most 49 tags (IAM allows 50 and kfp-iam adds its ownership tag)",
+    );
     for (key, value) in tags {
         let field = format!("spec.tags.{key}");
         let len = key.chars().count();
-        check((1..=128).contains(&len) && key.chars().all(is_tag_char), &field, key,
-            "is not a valid tag key: 1-128 characters of letters, digits, spaces and _.:/=+-@");
-        check(!key.to_ascii_lowercase().starts_with("aws:"), &field, key,
-            "uses the prefix `aws:`, which AWS reserves");
-        check(key != MANAGED_BY_KEY, &field, key,
-            "is kfp-iam's ownership tag and is set by kfp-iam itself");
-        check(value.chars().count() <= 256 && value.chars().all(is_tag_char), &field, value,
+        check(
+            (1..=128).contains(&len) && key.chars().all(is_tag_char),
+            &field,
+            key,
+            "is not a valid tag key: 1-128 characters of letters, digits, spaces and _.:/=+-@",
+        );
+        check(
+            !key.to_ascii_lowercase().starts_with("aws:"),
+            &field,
+            key,
+            "uses the prefix `aws:`, which AWS reserves",
+        );
+        check(
+            key != MANAGED_BY_KEY,
+            &field,
+            key,
+            "is kfp-iam's ownership tag and is set by kfp-iam itself",
+        );
+        check(
+            value.chars().count() <= 256 && value.chars().all(is_tag_char),
+            &field,
+            value,
             "is not a valid tag value: at most 256 characters of letters, digits, spaces \
-             and _.:/=+-@");
+             and _.:/=+-@",
+        );
     }
 }
 
 fn check_policy_arns(field: &str, arns: &[String], check: &mut Check<'_>) {
-    check(arns.len() <= 20, field, &format!("{} policies", arns.len()),
-        "must hold at most 20 managed policies (the IAM quota per user or role)");
+    check(
+        arns.len() <= 20,
+        field,
+        &format!("{} policies", arns.len()),
+        "must hold at most 20 managed policies (the IAM quota per user or role)",
+    );
     for (i, arn) in arns.iter().enumerate() {
         let field = format!("{field}[{i}]");
-        check(is_policy_arn(arn), &field, arn,
+        check(
+            is_policy_arn(arn),
+            &field,
+            arn,
             "must be a managed policy ARN such as \
-             `arn:aws:iam::aws:policy/AmazonSageMakerFullAccess`");
+             `arn:aws:iam::aws:policy/AmazonSageMakerFullAccess`",
+        );
         if arns[..i].contains(arn) {
             check(false, &field, arn, "is listed twice");
         }
@@ -220,8 +357,12 @@ pub(crate) fn is_policy_arn(arn: &str) -> bool {
     let [prefix, partition, service, region, account, resource] = parts[..] else {
         return false;
     };
-    let Some(path_and_name) = resource.strip_prefix("policy/") else { return false };
-    let (path, name) = path_and_name.rsplit_once('/').unwrap_or(("", path_and_name));
+    let Some(path_and_name) = resource.strip_prefix("policy/") else {
+        return false;
+    };
+    let (path, name) = path_and_name
+        .rsplit_once('/')
+        .unwrap_or(("", path_and_name));
     prefix == "arn"
         && ["aws", "aws-cn", "aws-us-gov"].contains(&partition)
         && service == "iam"
@@ -240,11 +381,15 @@ fn is_region(s: &str) -> bool {
     let mut parts = s.split('-');
     let first = parts.next().unwrap_or_default();
     let rest: Vec<&str> = parts.collect();
-    let Some((last, middle)) = rest.split_last() else { return false };
+    let Some((last, middle)) = rest.split_last() else {
+        return false;
+    };
     first.len() == 2
         && first.bytes().all(|b| b.is_ascii_lowercase())
         && !middle.is_empty()
-        && middle.iter().all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))
+        && middle
+            .iter()
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))
         && !last.is_empty()
         && last.bytes().all(|b| b.is_ascii_digit())
 }
@@ -253,7 +398,8 @@ fn is_cluster_name(s: &str) -> bool {
     let first_ok = s.chars().next().is_some_and(|c| c.is_ascii_alphanumeric());
     first_ok
         && s.len() <= 100
-        && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
 const DNS_SUBDOMAIN_RULE: &str = "must be a Kubernetes object name: at most 253 characters of \
@@ -265,7 +411,8 @@ pub(crate) fn is_dns_label(s: &str) -> bool {
     (1..=63).contains(&s.len())
         && edge(s.chars().next())
         && edge(s.chars().last())
-        && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
 }
 
 /// RFC 1123 subdomain, as Kubernetes requires for most object names.
@@ -307,8 +454,10 @@ mod tests {
 
     #[test]
     fn role_name_with_a_space_is_rejected() {
-        assert_eq!(single_field(|s| s.spec.execution_role.name = "a b".into()),
-            "spec.executionRole.name");
+        assert_eq!(
+            single_field(|s| s.spec.execution_role.name = "a b".into()),
+            "spec.executionRole.name"
+        );
     }
 
     #[test]
@@ -321,9 +470,13 @@ mod tests {
 
     #[test]
     fn malformed_policy_arns_are_rejected() {
-        for bad in ["AmazonS3FullAccess", "arn:aws:iam::12345:policy/x",
-            "arn:aws:s3:::bucket", "arn:aws:iam::aws:role/x", "arn:aws:iam:us-east-1:aws:policy/x"]
-        {
+        for bad in [
+            "AmazonS3FullAccess",
+            "arn:aws:iam::12345:policy/x",
+            "arn:aws:s3:::bucket",
+            "arn:aws:iam::aws:role/x",
+            "arn:aws:iam:us-east-1:aws:policy/x",
+        ] {
             let field = single_field(|s| s.spec.user.policies = vec![bad.into()]);
             assert_eq!(field, "spec.user.policies[0]", "{bad}");
         }
@@ -338,7 +491,10 @@ mod tests {
     #[test]
     fn duplicate_policy_is_rejected() {
         let field = single_field(|s| {
-            s.spec.execution_role.policies.push(super::super::S3_FULL_ACCESS.into())
+            s.spec
+                .execution_role
+                .policies
+                .push(super::super::S3_FULL_ACCESS.into())
         });
         assert_eq!(field, "spec.executionRole.policies[2]");
     }
@@ -347,12 +503,18 @@ mod tests {
     fn region_must_look_like_a_region_code() {
         assert!(violations_of(|s| s.spec.region = Some("eu-central-1".into())).is_empty());
         assert!(violations_of(|s| s.spec.region = Some("us-gov-west-1".into())).is_empty());
-        assert_eq!(single_field(|s| s.spec.region = Some("useast1".into())), "spec.region");
+        assert_eq!(
+            single_field(|s| s.spec.region = Some("useast1".into())),
+            "spec.region"
+        );
     }
 
     #[test]
     fn empty_node_role_list_is_rejected() {
-        assert_eq!(single_field(|s| s.spec.node_roles = Some(vec![])), "spec.nodeRoles");
+        assert_eq!(
+            single_field(|s| s.spec.node_roles = Some(vec![])),
+            "spec.nodeRoles"
+        );
     }
 
     #[test]
@@ -383,8 +545,11 @@ mod tests {
     #[test]
     fn namespace_list_entries_follow_namespace_rules() {
         let v = violations_of(|s| {
-            s.spec.namespaces = Some(NamespaceScope::Names(vec!["ok".into(), "Bad".into(),
-                "ok".into()]));
+            s.spec.namespaces = Some(NamespaceScope::Names(vec![
+                "ok".into(),
+                "Bad".into(),
+                "ok".into(),
+            ]));
         });
         let fields: Vec<_> = v.iter().map(|v| v.field.as_str()).collect();
         assert_eq!(fields, ["spec.namespaces[1]", "spec.namespaces[2]"]);
@@ -416,6 +581,9 @@ mod tests {
 
     #[test]
     fn cluster_name_must_start_with_alphanumeric() {
-        assert_eq!(single_field(|s| s.spec.cluster = Some("-x".into())), "spec.cluster");
+        assert_eq!(
+            single_field(|s| s.spec.cluster = Some("-x".into())),
+            "spec.cluster"
+        );
     }
 }

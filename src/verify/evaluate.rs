@@ -17,8 +17,10 @@ pub enum EvalFailure {
 }
 
 fn parse(name: &str, text: &str) -> Result<PolicyDocument, EvalFailure> {
-    PolicyDocument::parse(text)
-        .map_err(|e| EvalFailure::Parse { name: name.into(), message: e.to_string() })
+    PolicyDocument::parse(text).map_err(|e| EvalFailure::Parse {
+        name: name.into(),
+        message: e.to_string(),
+    })
 }
 
 /// Whether a trust policy lets AWS service `service` call `sts:AssumeRole`.
@@ -70,11 +72,20 @@ pub fn identity_allows_with(
         .iter()
         .map(|(name, text)| Ok(NamedPolicy::new(name.clone(), parse(name, text)?)))
         .collect::<Result<Vec<_>, EvalFailure>>()?;
-    let set = PolicySet { identity, ..PolicySet::default() };
-    let request = context.iter().fold(Request::new(action, resource), |r, (k, v)| {
-        r.with_context(k, *v)
-    });
+    let set = PolicySet {
+        identity,
+        ..PolicySet::default()
+    };
+    let request = context
+        .iter()
+        .fold(Request::new(action, resource), |r, (k, v)| {
+            r.with_context(k, *v)
+        });
     let decision = evaluate(&set, &request).map_err(|e| EvalFailure::Evaluate(e.to_string()))?;
-    let by = decision.deciding.first().map(|s| s.policy.clone()).unwrap_or_default();
+    let by = decision
+        .deciding
+        .first()
+        .map(|s| s.policy.clone())
+        .unwrap_or_default();
     Ok(decision.is_allowed().then_some(by))
 }

@@ -69,7 +69,13 @@ fn check(name: &str, resource: &str, result: Outcome) -> Check {
         Ok(detail) => (true, detail, None),
         Err((detail, remedy)) => (false, detail, Some(remedy)),
     };
-    Check { name: name.into(), resource: resource.into(), passed, detail, remedy }
+    Check {
+        name: name.into(),
+        resource: resource.into(),
+        passed,
+        detail,
+        remedy,
+    }
 }
 
 const APPLY: &str = "run `kfp-iam apply` to repair it";
@@ -88,8 +94,12 @@ pub async fn verify(
         IdentityMode::AccessKey => {
             checks.extend(secret_checks(&desired, &observed));
             checks.extend(key_age_check(&desired, &observed));
-            checks.push(attached_check("user-policies", &desired.user, &desired.user_policies,
-                observed.user.as_ref().map(|_| &observed.user_policies)));
+            checks.push(attached_check(
+                "user-policies",
+                &desired.user,
+                &desired.user_policies,
+                observed.user.as_ref().map(|_| &observed.user_policies),
+            ));
         }
         IdentityMode::Irsa => {
             checks.push(provider_check(&desired, &observed));
@@ -103,29 +113,62 @@ pub async fn verify(
     }
     checks.extend(pipeline::checks(&desired, &observed, aws).await?);
     checks.push(trust_check(&desired, &observed));
-    checks.push(attached_check("role-policies", &desired.role, &desired.role_policies,
-        observed.role.as_ref().map(|_| &observed.role_policies)));
-    let endpoint = format!("arn:{}:sagemaker:{}:{}:endpoint/kfp-iam-verify", desired.partition,
-        desired.region, desired.account);
+    checks.push(attached_check(
+        "role-policies",
+        &desired.role,
+        &desired.role_policies,
+        observed.role.as_ref().map(|_| &observed.role_policies),
+    ));
+    let endpoint = format!(
+        "arn:{}:sagemaker:{}:{}:endpoint/kfp-iam-verify",
+        desired.partition, desired.region, desired.account
+    );
     checks.extend(node_role_checks(&observed, &endpoint, aws).await?);
 
-    let calls = Calls { aws: aws.calls(), kubernetes: kube.calls() };
-    Ok(VerifyReport { passed: checks.iter().all(|c| c.passed), checks, calls })
+    let calls = Calls {
+        aws: aws.calls(),
+        kubernetes: kube.calls(),
+    };
+    Ok(VerifyReport {
+        passed: checks.iter().all(|c| c.passed),
+        checks,
+        calls,
+    })
 }
 
 /// A namespace in scope that does not exist has no access at all.
 fn namespace_checks(desired: &Desired, observed: &Observed) -> Vec<Check> {
-    let missing = desired.targets.iter().filter(|t| !observed.namespaces.contains(&t.namespace));
-    missing.map(|t| check("namespace-access", &t.namespace, Err((
-        format!("namespace `{}` is in scope but does not exist: it has no access", t.namespace),
-        format!("create it, or take it out of `spec.namespaces`, then run `kfp-iam apply`"),
-    )))).collect()
+    let missing = desired
+        .targets
+        .iter()
+        .filter(|t| !observed.namespaces.contains(&t.namespace));
+    missing
+        .map(|t| {
+            check(
+                "namespace-access",
+                &t.namespace,
+                Err((
+                    format!(
+                        "namespace `{}` is in scope but does not exist: it has no access",
+                        t.namespace
+                    ),
+                    format!(
+                        "create it, or take it out of `spec.namespaces`, then run `kfp-iam apply`"
+                    ),
+                )),
+            )
+        })
+        .collect()
 }
 
 fn secret_checks(desired: &Desired, observed: &Observed) -> Vec<Check> {
     let user = &desired.user;
     let mut checks = Vec::new();
-    for secret in observed.secrets.iter().filter(|s| observed.namespaces.contains(&s.namespace)) {
+    for secret in observed
+        .secrets
+        .iter()
+        .filter(|s| observed.namespaces.contains(&s.namespace))
+    {
         let name = format!("{}/{}", secret.namespace, desired.secret_name);
         let present = match &secret.state {
             None => Err((format!("Secret `{name}` does not exist"), APPLY.into())),
@@ -148,9 +191,10 @@ fn secret_checks(desired: &Desired, observed: &Observed) -> Vec<Check> {
             KeyHealth::Inactive { access_key_id } => {
                 Err((format!("access key `{access_key_id}` is inactive"), replace))
             }
-            KeyHealth::Rejected { access_key_id, reason } => {
-                Err((format!("STS rejected `{access_key_id}`: {reason}"), replace))
-            }
+            KeyHealth::Rejected {
+                access_key_id,
+                reason,
+            } => Err((format!("STS rejected `{access_key_id}`: {reason}"), replace)),
         };
         checks.push(check("secret-present", &name, present));
         checks.push(check("secret-key-works", &name, works));
@@ -173,8 +217,10 @@ fn key_age_check(desired: &Desired, observed: &Observed) -> Option<Check> {
             format!("access key `{id}` is {days} days old, older than `spec.rotation.maxAge`"),
             "run `kfp-iam rotate-key` (or `kfp-iam apply`, which rotates it)".into(),
         )),
-        Some(max) => Ok(format!("access key `{id}` is {days} days old (rotated after {} days)",
-            max / 86_400)),
+        Some(max) => Ok(format!(
+            "access key `{id}` is {days} days old (rotated after {} days)",
+            max / 86_400
+        )),
         None => Ok(format!("access key `{id}` is {days} days old")),
     };
     Some(check("key-age", &desired.user, result))
@@ -189,8 +235,11 @@ fn attached_check(
     let result = match attached {
         None => Err((format!("`{resource}` does not exist"), APPLY.into())),
         Some(attached) => {
-            let missing: Vec<&str> =
-                wanted.iter().filter(|w| !attached.contains(w)).map(String::as_str).collect();
+            let missing: Vec<&str> = wanted
+                .iter()
+                .filter(|w| !attached.contains(w))
+                .map(String::as_str)
+                .collect();
             match missing.is_empty() {
                 true => Ok(format!("{} policies attached", wanted.len())),
                 false => Err((format!("missing `{}`", missing.join("`, `")), APPLY.into())),
@@ -202,8 +251,15 @@ fn attached_check(
 
 fn trust_check(desired: &Desired, observed: &Observed) -> Check {
     let role = &desired.role;
-    check("role-trust", role, service_trust(observed.role.as_ref().map(|r| &r.trust), role,
-        SAGEMAKER_SERVICE))
+    check(
+        "role-trust",
+        role,
+        service_trust(
+            observed.role.as_ref().map(|r| &r.trust),
+            role,
+            SAGEMAKER_SERVICE,
+        ),
+    )
 }
 
 fn service_trust(trust: Option<&String>, role: &str, service: &str) -> Outcome {
@@ -215,7 +271,10 @@ fn service_trust(trust: Option<&String>, role: &str, service: &str) -> Outcome {
                 format!("the trust policy does not let `{service}` assume the role"),
                 format!("{APPLY}; statements written by others are kept"),
             )),
-            Err(e) => Err((format!("the trust policy cannot be evaluated: {e}"), APPLY.into())),
+            Err(e) => Err((
+                format!("the trust policy cannot be evaluated: {e}"),
+                APPLY.into(),
+            )),
         },
     }
 }
@@ -223,13 +282,18 @@ fn service_trust(trust: Option<&String>, role: &str, service: &str) -> Outcome {
 fn provider_check(desired: &Desired, observed: &Observed) -> Check {
     let issuer = desired.issuer.clone().unwrap_or_default();
     let result = match &observed.provider {
-        Some(p) if p.client_ids.iter().any(|c| c == STS_AUDIENCE) => {
-            Ok(format!("`{}` trusts the issuer for `{STS_AUDIENCE}`", p.arn))
-        }
-        Some(p) => Err((format!("`{}` lacks the client id `{STS_AUDIENCE}`", p.arn),
-            "add it with `aws iam add-client-id-to-open-id-connect-provider`".into())),
-        None => Err((format!("no IAM OIDC provider exists for the issuer `{issuer}`"),
-            format!("{APPLY}; it creates the provider"))),
+        Some(p) if p.client_ids.iter().any(|c| c == STS_AUDIENCE) => Ok(format!(
+            "`{}` trusts the issuer for `{STS_AUDIENCE}`",
+            p.arn
+        )),
+        Some(p) => Err((
+            format!("`{}` lacks the client id `{STS_AUDIENCE}`", p.arn),
+            "add it with `aws iam add-client-id-to-open-id-connect-provider`".into(),
+        )),
+        None => Err((
+            format!("no IAM OIDC provider exists for the issuer `{issuer}`"),
+            format!("{APPLY}; it creates the provider"),
+        )),
     };
     check("oidc-provider", &issuer, result)
 }
@@ -238,21 +302,36 @@ fn pipeline_role_checks(desired: &Desired, observed: &Observed) -> Vec<Check> {
     let mut checks = Vec::new();
     for role in &desired.pipeline_roles {
         let found = observed.pipeline_roles.get(&role.name);
-        checks.push(attached_check("pipeline-role-policies", &role.name,
-            &desired.pipeline_policies, found.map(|o| &o.policies)));
+        checks.push(attached_check(
+            "pipeline-role-policies",
+            &role.name,
+            &desired.pipeline_policies,
+            found.map(|o| &o.policies),
+        ));
         if desired.mode == IdentityMode::PodIdentity {
             let trust = found.map(|o| &o.role.trust);
-            checks.push(check("pipeline-role-trust", &role.name,
-                service_trust(trust, &role.name, POD_IDENTITY_SERVICE)));
+            checks.push(check(
+                "pipeline-role-trust",
+                &role.name,
+                service_trust(trust, &role.name, POD_IDENTITY_SERVICE),
+            ));
         }
     }
     checks
 }
 
 fn role_arn_for(desired: &Desired, observed: &Observed, target: &Target) -> Option<String> {
-    let role = desired.pipeline_roles.iter().find(|r| r.targets.contains(target))?;
-    Some(observed.pipeline_roles.get(&role.name).map(|o| o.role.arn.clone())
-        .unwrap_or_else(|| desired.pipeline_role_arn(&role.name)))
+    let role = desired
+        .pipeline_roles
+        .iter()
+        .find(|r| r.targets.contains(target))?;
+    Some(
+        observed
+            .pipeline_roles
+            .get(&role.name)
+            .map(|o| o.role.arn.clone())
+            .unwrap_or_else(|| desired.pipeline_role_arn(&role.name)),
+    )
 }
 
 /// Per service account in scope: the annotation names the role, and a real token of the
@@ -262,25 +341,35 @@ async fn irsa_checks(
     observed: &Observed,
     kube: &impl Kube,
 ) -> Result<Vec<Check>, PlanError> {
-    let present = desired.targets.iter().filter(|t| observed.namespaces.contains(&t.namespace));
+    let present = desired
+        .targets
+        .iter()
+        .filter(|t| observed.namespaces.contains(&t.namespace));
     let per_target = stream::iter(present)
         .map(|target| async move {
             let name = format!("{}/{}", target.namespace, target.service_account);
             let arn = role_arn_for(desired, observed, target).unwrap_or_default();
             let key = (target.namespace.clone(), target.service_account.clone());
             let Some(sa) = observed.service_accounts.get(&key) else {
-                let missing = Err((format!("service account `{name}` does not exist"),
-                    format!("{APPLY}; it creates the account")));
+                let missing = Err((
+                    format!("service account `{name}` does not exist"),
+                    format!("{APPLY}; it creates the account"),
+                ));
                 return Ok::<_, PlanError>(vec![check("service-account", &name, missing)]);
             };
             let annotation = match sa.annotations.get(ROLE_ARN_ANNOTATION) {
                 Some(a) if *a == arn => Ok(format!("annotated with `{arn}`")),
                 Some(a) => Err((format!("annotated with `{a}`, not `{arn}`"), APPLY.into())),
-                None => Err((format!("no `{ROLE_ARN_ANNOTATION}` annotation"), APPLY.into())),
+                None => Err((
+                    format!("no `{ROLE_ARN_ANNOTATION}` annotation"),
+                    APPLY.into(),
+                )),
             };
             let trust = token_trust(desired, observed, target, &arn, kube).await?;
-            Ok(vec![check("irsa-annotation", &name, annotation),
-                check("irsa-trust", &name, trust)])
+            Ok(vec![
+                check("irsa-annotation", &name, annotation),
+                check("irsa-trust", &name, trust),
+            ])
         })
         .buffered(CONCURRENCY)
         .try_collect::<Vec<_>>()
@@ -295,8 +384,13 @@ async fn token_trust(
     arn: &str,
     kube: &impl Kube,
 ) -> Result<Outcome, PlanError> {
-    let role = desired.pipeline_roles.iter().find(|r| r.targets.contains(target));
-    let trust = role.and_then(|r| observed.pipeline_roles.get(&r.name)).map(|o| &o.role.trust);
+    let role = desired
+        .pipeline_roles
+        .iter()
+        .find(|r| r.targets.contains(target));
+    let trust = role
+        .and_then(|r| observed.pipeline_roles.get(&r.name))
+        .map(|o| &o.role.trust);
     let Some(trust) = trust else {
         return Ok(Err((format!("role `{arn}` does not exist"), APPLY.into())));
     };
@@ -307,39 +401,73 @@ async fn token_trust(
     };
     let claims = match claims {
         Ok(c) => c,
-        Err(e) => return Ok(Err((format!("the token cannot be read: {e}"), APPLY.into()))),
+        Err(e) => {
+            return Ok(Err((
+                format!("the token cannot be read: {e}"),
+                APPLY.into(),
+            )));
+        }
     };
     let issuer = claims.iss.trim_start_matches("https://");
     if Some(issuer) != desired.issuer.as_deref() {
-        return Ok(Err((format!("the token's issuer `{}` is not the cluster's", claims.iss),
-            "check the kube-apiserver's --service-account-issuer".into())));
+        return Ok(Err((
+            format!("the token's issuer `{}` is not the cluster's", claims.iss),
+            "check the kube-apiserver's --service-account-issuer".into(),
+        )));
     }
-    let provider = observed.provider.as_ref().map(|p| p.arn.clone())
-        .or_else(|| desired.provider_arn()).unwrap_or_default();
-    let aud = claims.aud.iter().find(|a| *a == STS_AUDIENCE).cloned().unwrap_or_default();
-    Ok(match trust_allows(trust, &provider, issuer, &claims.sub, &aud) {
-        Ok(true) => Ok(format!("a token for `{}` may assume `{arn}`", claims.sub)),
-        Ok(false) => Err((format!("the trust policy of `{arn}` does not admit `{}`", claims.sub),
-            format!("{APPLY}; statements written by others are kept"))),
-        Err(e) => Err((format!("the trust policy cannot be evaluated: {e}"), APPLY.into())),
-    })
+    let provider = observed
+        .provider
+        .as_ref()
+        .map(|p| p.arn.clone())
+        .or_else(|| desired.provider_arn())
+        .unwrap_or_default();
+    let aud = claims
+        .aud
+        .iter()
+        .find(|a| *a == STS_AUDIENCE)
+        .cloned()
+        .unwrap_or_default();
+    Ok(
+        match trust_allows(trust, &provider, issuer, &claims.sub, &aud) {
+            Ok(true) => Ok(format!("a token for `{}` may assume `{arn}`", claims.sub)),
+            Ok(false) => Err((
+                format!(
+                    "the trust policy of `{arn}` does not admit `{}`",
+                    claims.sub
+                ),
+                format!("{APPLY}; statements written by others are kept"),
+            )),
+            Err(e) => Err((
+                format!("the trust policy cannot be evaluated: {e}"),
+                APPLY.into(),
+            )),
+        },
+    )
 }
 
 fn association_checks(desired: &Desired, observed: &Observed) -> Vec<Check> {
-    let present = desired.targets.iter().filter(|t| observed.namespaces.contains(&t.namespace));
-    present.map(|target| {
-        let name = format!("{}/{}", target.namespace, target.service_account);
-        let arn = role_arn_for(desired, observed, target).unwrap_or_default();
-        let found = observed.associations.iter().find(|a| {
-            a.namespace == target.namespace && a.service_account == target.service_account
-        });
-        let result = match found {
-            Some(a) if a.role_arn == arn => Ok(format!("associated with `{arn}`")),
-            Some(a) => Err((format!("associated with `{}`, not `{arn}`", a.role_arn), APPLY.into())),
-            None => Err(("no pod identity association".into(), APPLY.into())),
-        };
-        check("pod-identity-association", &name, result)
-    }).collect()
+    let present = desired
+        .targets
+        .iter()
+        .filter(|t| observed.namespaces.contains(&t.namespace));
+    present
+        .map(|target| {
+            let name = format!("{}/{}", target.namespace, target.service_account);
+            let arn = role_arn_for(desired, observed, target).unwrap_or_default();
+            let found = observed.associations.iter().find(|a| {
+                a.namespace == target.namespace && a.service_account == target.service_account
+            });
+            let result = match found {
+                Some(a) if a.role_arn == arn => Ok(format!("associated with `{arn}`")),
+                Some(a) => Err((
+                    format!("associated with `{}`, not `{arn}`", a.role_arn),
+                    APPLY.into(),
+                )),
+                None => Err(("no pod identity association".into(), APPLY.into())),
+            };
+            check("pod-identity-association", &name, result)
+        })
+        .collect()
 }
 
 /// Evaluates each node role's identity policies, managed and inline, for InvokeEndpoint.
@@ -348,8 +476,8 @@ async fn node_role_checks(
     endpoint: &str,
     aws: &impl Aws,
 ) -> Result<Vec<Check>, PlanError> {
-    let documents = try_join_all(observed.node_roles.iter().filter(|n| n.exists).map(|node| {
-        async move {
+    let documents = try_join_all(observed.node_roles.iter().filter(|n| n.exists).map(
+        |node| async move {
             let (inline_names, managed) = futures::future::try_join(
                 aws.list_role_inline_policies(&node.name),
                 aws.list_role_policies(&node.name),
@@ -367,24 +495,34 @@ async fn node_role_checks(
             let docs: BTreeMap<String, String> =
                 inline.into_iter().chain(managed).flatten().collect();
             Ok::<_, PlanError>((node.name.clone(), docs))
-        }
-    }))
+        },
+    ))
     .await?;
     let documents: BTreeMap<String, BTreeMap<String, String>> = documents.into_iter().collect();
 
     let action = "sagemaker:InvokeEndpoint";
-    Ok(observed.node_roles.iter().map(|node| {
-        let result = match documents.get(&node.name) {
-            None => Err((format!("role `{}` does not exist", node.name),
-                "fix `spec.nodeRoles` or the cluster's nodegroups".into())),
-            Some(docs) => match identity_allows(docs, action, endpoint) {
-                Ok(Some(by)) => Ok(format!("`{action}` allowed by `{by}`")),
-                Ok(None) => Err((format!("no policy of the role allows `{action}`"),
-                    APPLY.into())),
-                Err(e) => Err((format!("the role's policies cannot be evaluated: {e}"),
-                    APPLY.into())),
-            },
-        };
-        check("node-role-invoke-endpoint", &node.name, result)
-    }).collect())
+    Ok(observed
+        .node_roles
+        .iter()
+        .map(|node| {
+            let result = match documents.get(&node.name) {
+                None => Err((
+                    format!("role `{}` does not exist", node.name),
+                    "fix `spec.nodeRoles` or the cluster's nodegroups".into(),
+                )),
+                Some(docs) => match identity_allows(docs, action, endpoint) {
+                    Ok(Some(by)) => Ok(format!("`{action}` allowed by `{by}`")),
+                    Ok(None) => Err((
+                        format!("no policy of the role allows `{action}`"),
+                        APPLY.into(),
+                    )),
+                    Err(e) => Err((
+                        format!("the role's policies cannot be evaluated: {e}"),
+                        APPLY.into(),
+                    )),
+                },
+            };
+            check("node-role-invoke-endpoint", &node.name, result)
+        })
+        .collect())
 }

@@ -42,7 +42,11 @@ pub fn claims_of(token: &str) -> Result<Claims, String> {
         Audience::Many(list) => list,
         Audience::None => Vec::new(),
     };
-    Ok(Claims { iss: raw.iss, sub: raw.sub, aud })
+    Ok(Claims {
+        iss: raw.iss,
+        sub: raw.sub,
+        aud,
+    })
 }
 
 #[cfg(test)]
@@ -55,7 +59,9 @@ mod tests {
 
     #[test]
     fn audience_may_be_a_string_or_a_list() {
-        let one = claims_of(&jwt(r#"{"iss":"https://i","sub":"s","aud":"sts.amazonaws.com"}"#));
+        let one = claims_of(&jwt(
+            r#"{"iss":"https://i","sub":"s","aud":"sts.amazonaws.com"}"#,
+        ));
         assert_eq!(one.unwrap().aud, ["sts.amazonaws.com"]);
         let many = claims_of(&jwt(r#"{"iss":"https://i","sub":"s","aud":["a","b"]}"#));
         assert_eq!(many.unwrap().aud, ["a", "b"]);

@@ -17,13 +17,18 @@ pub struct TestEnv {
 pub fn env() -> TestEnv {
     let var = |name: &str| {
         std::env::var(name).unwrap_or_else(|_| {
-            panic!("{name} is not set: run the integration tests with `scripts/test`, or \
-                    `eval \"$(testenv/testenv up)\"` first")
+            panic!(
+                "{name} is not set: run the integration tests with `scripts/test`, or \
+                    `eval \"$(testenv/testenv up)\"` first"
+            )
         })
     };
     var("AWS_ENDPOINT_URL");
     var("KUBECONFIG");
-    TestEnv { cluster: var("TESTENV_EKS_CLUSTER"), node_role: var("TESTENV_NODE_ROLE") }
+    TestEnv {
+        cluster: var("TESTENV_EKS_CLUSTER"),
+        node_role: var("TESTENV_NODE_ROLE"),
+    }
 }
 
 /// A name no other test of this run, or of an earlier run on the same servers, uses.
@@ -39,7 +44,9 @@ pub fn unique(prefix: &str) -> String {
 
 pub async fn sdk_config() -> aws_config::SdkConfig {
     env();
-    aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .load()
+        .await
 }
 
 pub async fn iam() -> aws_sdk_iam::Client {
@@ -48,7 +55,9 @@ pub async fn iam() -> aws_sdk_iam::Client {
 
 pub async fn kube_client() -> kube::Client {
     env();
-    kube::Client::try_default().await.expect("kube client from KUBECONFIG")
+    kube::Client::try_default()
+        .await
+        .expect("kube client from KUBECONFIG")
 }
 
 /// Fresh adapters, so call counts start at zero.
@@ -62,17 +71,23 @@ pub async fn adapters() -> (SdkAws, KubeClient) {
 pub async fn create_namespace(name: &str) {
     let api: Api<Namespace> = Api::all(kube_client().await);
     let ns = Namespace {
-        metadata: ObjectMeta { name: Some(name.into()), ..Default::default() },
+        metadata: ObjectMeta {
+            name: Some(name.into()),
+            ..Default::default()
+        },
         ..Default::default()
     };
-    api.create(&PostParams::default(), &ns).await.expect("create namespace");
+    api.create(&PostParams::default(), &ns)
+        .await
+        .expect("create namespace");
 }
 
 /// An IAM role that stands in for an EKS node role.
 pub async fn create_node_role(name: &str) {
     let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow",
         "Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
-    iam().await
+    iam()
+        .await
         .create_role()
         .role_name(name)
         .assume_role_policy_document(trust)

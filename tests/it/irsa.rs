@@ -37,8 +37,11 @@ async fn create_profile(name: &str) {
     let resource = ApiResource::from_gvk_with_plural(&gvk, "profiles");
     let api: Api<DynamicObject> = Api::all_with(kube_client().await, &resource);
     let mut profile = DynamicObject::new(name, &resource);
-    profile.data = json!({"spec": {"owner": {"kind": "User", "name": format!("{name}@example.com")}}});
-    api.create(&PostParams::default(), &profile).await.expect("create profile");
+    profile.data =
+        json!({"spec": {"owner": {"kind": "User", "name": format!("{name}@example.com")}}});
+    api.create(&PostParams::default(), &profile)
+        .await
+        .expect("create profile");
     create_namespace(name).await;
 }
 
@@ -47,56 +50,91 @@ async fn list_profiles() -> Vec<String> {
     let resource = ApiResource::from_gvk_with_plural(&gvk, "profiles");
     let api: Api<DynamicObject> = Api::all_with(kube_client().await, &resource);
     let list = api.list(&Default::default()).await.expect("list profiles");
-    list.items.into_iter().filter_map(|p| p.metadata.name).collect()
+    list.items
+        .into_iter()
+        .filter_map(|p| p.metadata.name)
+        .collect()
 }
 
 async fn delete_profile(name: &str) {
     let gvk = GroupVersionKind::gvk("kubeflow.org", "v1", "Profile");
     let resource = ApiResource::from_gvk_with_plural(&gvk, "profiles");
     let api: Api<DynamicObject> = Api::all_with(kube_client().await, &resource);
-    api.delete(name, &Default::default()).await.expect("delete profile");
+    api.delete(name, &Default::default())
+        .await
+        .expect("delete profile");
 }
 
 /// Applies `spec` with fresh adapters and returns the number of (AWS, Kubernetes) writes.
 async fn apply_spec(spec: &Spec) -> (u64, u64) {
     let (aws, kube) = adapters().await;
-    let (desired, observed, plan) = plan(spec, &aws, &kube, DiffOptions::default()).await.unwrap();
+    let (desired, observed, plan) = plan(spec, &aws, &kube, DiffOptions::default())
+        .await
+        .unwrap();
     assert!(plan.blockers.is_empty(), "{:?}", plan.blockers);
-    let report = apply(&plan, &desired, &observed, &aws, &kube).await.unwrap();
+    let report = apply(&plan, &desired, &observed, &aws, &kube)
+        .await
+        .unwrap();
     (report.calls.aws.writes, report.calls.kubernetes.writes)
 }
 
 async fn failed_checks(spec: &Spec) -> Vec<(String, String)> {
     let (aws, kube) = adapters().await;
     let report = verify(spec, &aws, &kube).await.unwrap();
-    report.checks.into_iter().filter(|c| !c.passed).map(|c| (c.name, c.resource)).collect()
+    report
+        .checks
+        .into_iter()
+        .filter(|c| !c.passed)
+        .map(|c| (c.name, c.resource))
+        .collect()
 }
 
 async fn trust_of(role: &str) -> Value {
-    let role = iam().await.get_role().role_name(role).send().await.unwrap().role.unwrap();
+    let role = iam()
+        .await
+        .get_role()
+        .role_name(role)
+        .send()
+        .await
+        .unwrap()
+        .role
+        .unwrap();
     let text = kfp_iam::aws::decode_document(role.assume_role_policy_document().unwrap());
     serde_json::from_str(&text).unwrap()
 }
 
 async fn set_trust(role: &str, trust: &Value) {
     let call = iam().await.update_assume_role_policy().role_name(role);
-    call.policy_document(trust.to_string()).send().await.unwrap();
+    call.policy_document(trust.to_string())
+        .send()
+        .await
+        .unwrap();
 }
 
 async fn annotation(namespace: &str) -> Option<String> {
     let api: Api<ServiceAccount> = Api::namespaced(kube_client().await, namespace);
     let sa = api.get("default-editor").await.ok()?;
-    sa.metadata.annotations.unwrap_or_default().get(ROLE_ARN_ANNOTATION).cloned()
+    sa.metadata
+        .annotations
+        .unwrap_or_default()
+        .get(ROLE_ARN_ANNOTATION)
+        .cloned()
 }
 
 fn subjects_in(trust: &Value) -> Vec<String> {
     let mut out = Vec::new();
     for statement in trust["Statement"].as_array().unwrap() {
-        for (key, value) in statement["Condition"]["StringEquals"].as_object().into_iter().flatten() {
+        for (key, value) in statement["Condition"]["StringEquals"]
+            .as_object()
+            .into_iter()
+            .flatten()
+        {
             if key.ends_with(":sub") {
                 match value {
                     Value::String(s) => out.push(s.clone()),
-                    Value::Array(list) => out.extend(list.iter().filter_map(|v| v.as_str().map(String::from))),
+                    Value::Array(list) => {
+                        out.extend(list.iter().filter_map(|v| v.as_str().map(String::from)))
+                    }
                     _ => {}
                 }
             }
@@ -110,7 +148,10 @@ async fn delete_provider() {
     let providers = iam.list_open_id_connect_providers().send().await.unwrap();
     for p in providers.open_id_connect_provider_list() {
         let arn = p.arn().unwrap();
-        iam.delete_open_id_connect_provider().open_id_connect_provider_arn(arn).send().await
+        iam.delete_open_id_connect_provider()
+            .open_id_connect_provider_arn(arn)
+            .send()
+            .await
             .unwrap();
     }
 }
@@ -128,7 +169,12 @@ async fn irsa_for_three_profiles_converges_verifies_and_follows_the_scope() {
     for p in &profiles {
         create_profile(p).await;
     }
-    let spec = irsa_spec(NamespaceScope::Profiles { profiles: AllProfiles::All }, RoleLayout::Shared);
+    let spec = irsa_spec(
+        NamespaceScope::Profiles {
+            profiles: AllProfiles::All,
+        },
+        RoleLayout::Shared,
+    );
     let role = spec.spec.identity.role_name.clone();
 
     // Cold apply: provider, one role whose trust names exactly the three accounts,
@@ -140,8 +186,10 @@ async fn irsa_for_three_profiles_converges_verifies_and_follows_the_scope() {
     assert_eq!(providers.len(), 1, "{providers:?}");
     let subjects = subjects_in(&trust_of(&role).await);
     for p in &profiles {
-        assert!(subjects.contains(&format!("system:serviceaccount:{p}:default-editor")),
-            "{subjects:?}");
+        assert!(
+            subjects.contains(&format!("system:serviceaccount:{p}:default-editor")),
+            "{subjects:?}"
+        );
         let arn = annotation(p).await.expect("annotation");
         assert!(arn.ends_with(&format!("/{role}")), "{arn}");
     }
@@ -154,9 +202,16 @@ async fn irsa_for_three_profiles_converges_verifies_and_follows_the_scope() {
     let mut trust = trust_of(&role).await;
     let theirs = json!({"Sid": "BreakGlass", "Effect": "Allow",
         "Principal": {"AWS": "arn:aws:iam::123456789012:root"}, "Action": "sts:AssumeRole"});
-    trust["Statement"].as_array_mut().unwrap().insert(0, theirs.clone());
+    trust["Statement"]
+        .as_array_mut()
+        .unwrap()
+        .insert(0, theirs.clone());
     set_trust(&role, &trust).await;
-    assert_eq!(apply_spec(&spec).await, (0, 0), "a foreign statement is not a change");
+    assert_eq!(
+        apply_spec(&spec).await,
+        (0, 0),
+        "a foreign statement is not a change"
+    );
 
     // Profile 3 leaves the scope: exactly its subject and its annotation go.
     delete_profile(&profiles[2]).await;
@@ -171,11 +226,19 @@ async fn irsa_for_three_profiles_converges_verifies_and_follows_the_scope() {
 
     // Damage 1: a subject names another namespace.
     let mut damaged = trust.clone();
-    let text = damaged.to_string().replace(&format!(":{}:", profiles[0]), ":elsewhere:");
+    let text = damaged
+        .to_string()
+        .replace(&format!(":{}:", profiles[0]), ":elsewhere:");
     damaged = serde_json::from_str(&text).unwrap();
     set_trust(&role, &damaged).await;
     let failed = failed_checks(&spec).await;
-    assert_eq!(failed, [("irsa-trust".to_owned(), format!("{}/default-editor", profiles[0]))]);
+    assert_eq!(
+        failed,
+        [(
+            "irsa-trust".to_owned(),
+            format!("{}/default-editor", profiles[0])
+        )]
+    );
     apply_spec(&spec).await;
     assert_eq!(failed_checks(&spec).await, vec![]);
 
@@ -183,16 +246,31 @@ async fn irsa_for_three_profiles_converges_verifies_and_follows_the_scope() {
     let api: Api<ServiceAccount> = Api::namespaced(kube_client().await, &profiles[1]);
     let patch = json!({"metadata": {"annotations": {ROLE_ARN_ANNOTATION:
         "arn:aws:iam::123456789012:role/someone-else"}}});
-    api.patch("default-editor", &Default::default(), &kube::api::Patch::Merge(&patch)).await
-        .unwrap();
+    api.patch(
+        "default-editor",
+        &Default::default(),
+        &kube::api::Patch::Merge(&patch),
+    )
+    .await
+    .unwrap();
     let failed = failed_checks(&spec).await;
-    assert_eq!(failed, [("irsa-annotation".to_owned(), format!("{}/default-editor", profiles[1]))]);
+    assert_eq!(
+        failed,
+        [(
+            "irsa-annotation".to_owned(),
+            format!("{}/default-editor", profiles[1])
+        )]
+    );
     apply_spec(&spec).await;
     assert_eq!(failed_checks(&spec).await, vec![]);
 
     // Damage 3: the OIDC provider is deleted.
     delete_provider().await;
-    let failed: Vec<String> = failed_checks(&spec).await.into_iter().map(|(n, _)| n).collect();
+    let failed: Vec<String> = failed_checks(&spec)
+        .await
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect();
     assert_eq!(failed, ["oidc-provider"]);
     apply_spec(&spec).await;
     assert_eq!(failed_checks(&spec).await, vec![]);
@@ -210,7 +288,10 @@ async fn per_namespace_roles_are_created_and_removed_with_their_namespace() {
     for n in &names {
         create_namespace(n).await;
     }
-    let mut spec = irsa_spec(NamespaceScope::Names(names.clone()), RoleLayout::PerNamespace);
+    let mut spec = irsa_spec(
+        NamespaceScope::Names(names.clone()),
+        RoleLayout::PerNamespace,
+    );
     apply_spec(&spec).await;
     let (aws, _) = adapters().await;
     let path = format!("/kfp-iam/{}/", spec.metadata.name);
@@ -233,7 +314,10 @@ async fn pod_identity_reports_the_api_the_emulator_lacks() {
     let mut spec = irsa_spec(NamespaceScope::Names(vec![name]), RoleLayout::Shared);
     spec.spec.identity.mode = IdentityMode::PodIdentity;
     let (aws, kube) = adapters().await;
-    let err = plan(&spec, &aws, &kube, DiffOptions::default()).await.unwrap_err().to_string();
+    let err = plan(&spec, &aws, &kube, DiffOptions::default())
+        .await
+        .unwrap_err()
+        .to_string();
     // moto 5.2 has no route for pod identity associations; the error must say which call.
     assert!(err.contains("eks:ListPodIdentityAssociations"), "{err}");
     assert_eq!(aws.calls().writes, 0);
@@ -241,7 +325,10 @@ async fn pod_identity_reports_the_api_the_emulator_lacks() {
 
 /// How many profile namespaces the scale test makes; `KFP_IAM_SCALE` overrides it.
 fn scale() -> usize {
-    std::env::var("KFP_IAM_SCALE").ok().and_then(|v| v.parse().ok()).unwrap_or(500)
+    std::env::var("KFP_IAM_SCALE")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(500)
 }
 
 #[tokio::test]
@@ -264,28 +351,45 @@ async fn hundreds_of_profile_namespaces_apply_and_reapply_with_list_calls() {
                 },
                 ..Default::default()
             };
-            api.create(&PostParams::default(), &ns).await.expect("namespace");
+            api.create(&PostParams::default(), &ns)
+                .await
+                .expect("namespace");
         }
     });
-    futures::stream::iter(creates).buffer_unordered(16).collect::<Vec<_>>().await;
+    futures::stream::iter(creates)
+        .buffer_unordered(16)
+        .collect::<Vec<_>>()
+        .await;
 
-    let spec = irsa_spec(NamespaceScope::Selector { selector: label }, RoleLayout::PerNamespace);
+    let spec = irsa_spec(
+        NamespaceScope::Selector { selector: label },
+        RoleLayout::PerNamespace,
+    );
     let started = Instant::now();
     let (aws, kube) = adapters().await;
-    let (desired, observed, planned) =
-        plan(&spec, &aws, &kube, DiffOptions::default()).await.unwrap();
+    let (desired, observed, planned) = plan(&spec, &aws, &kube, DiffOptions::default())
+        .await
+        .unwrap();
     assert!(planned.blockers.is_empty(), "{:?}", &planned.blockers[..1]);
-    let report = apply(&planned, &desired, &observed, &aws, &kube).await.unwrap();
+    let report = apply(&planned, &desired, &observed, &aws, &kube)
+        .await
+        .unwrap();
     let cold = started.elapsed();
     assert_eq!(report.outputs.pipeline_roles.len(), count);
 
     let started = Instant::now();
     let (aws, kube) = adapters().await;
-    let (desired, observed, planned) =
-        plan(&spec, &aws, &kube, DiffOptions::default()).await.unwrap();
-    let again = apply(&planned, &desired, &observed, &aws, &kube).await.unwrap();
+    let (desired, observed, planned) = plan(&spec, &aws, &kube, DiffOptions::default())
+        .await
+        .unwrap();
+    let again = apply(&planned, &desired, &observed, &aws, &kube)
+        .await
+        .unwrap();
     let warm = started.elapsed();
-    assert_eq!((again.calls.aws.writes, again.calls.kubernetes.writes), (0, 0));
+    assert_eq!(
+        (again.calls.aws.writes, again.calls.kubernetes.writes),
+        (0, 0)
+    );
     // Kubernetes reads are list calls, not one per namespace.
     assert!(again.calls.kubernetes.reads <= 5, "{:?}", again.calls);
     eprintln!(

@@ -3,10 +3,10 @@
 //! environment for the whole run. Tests isolate themselves by unique names and namespaces.
 
 mod classic;
-mod irsa;
-mod lifecycle;
 mod common;
 mod faults;
+mod irsa;
+mod lifecycle;
 mod repair;
 mod safety;
 mod scoped;

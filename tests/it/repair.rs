@@ -14,16 +14,29 @@ use crate::common::{adapters, iam, isolated_spec, kube_client};
 
 async fn apply_spec(spec: &Spec) -> kfp_iam::apply::ApplyReport {
     let (aws, kube) = adapters().await;
-    let (desired, observed, plan) = plan(spec, &aws, &kube, DiffOptions::default()).await.unwrap();
+    let (desired, observed, plan) = plan(spec, &aws, &kube, DiffOptions::default())
+        .await
+        .unwrap();
     assert!(plan.blockers.is_empty(), "{:?}", plan.blockers);
-    apply(&plan, &desired, &observed, &aws, &kube).await.unwrap()
+    apply(&plan, &desired, &observed, &aws, &kube)
+        .await
+        .unwrap()
 }
 
 async fn failed_checks(spec: &Spec) -> Vec<String> {
     let (aws, kube) = adapters().await;
     let report = verify(spec, &aws, &kube).await.unwrap();
-    assert_eq!(aws.calls().writes + kube.calls().writes, 0, "verify must not write");
-    report.checks.iter().filter(|c| !c.passed).map(|c| c.name.clone()).collect()
+    assert_eq!(
+        aws.calls().writes + kube.calls().writes,
+        0,
+        "verify must not write"
+    );
+    report
+        .checks
+        .iter()
+        .filter(|c| !c.passed)
+        .map(|c| c.name.clone())
+        .collect()
 }
 
 /// Applies, damages with `damage`, expects exactly `checks` to fail, applies, expects a pass.
@@ -34,14 +47,22 @@ where
 {
     let spec = isolated_spec().await;
     apply_spec(&spec).await;
-    assert_eq!(failed_checks(&spec).await, Vec::<String>::new(), "after the first apply");
+    assert_eq!(
+        failed_checks(&spec).await,
+        Vec::<String>::new(),
+        "after the first apply"
+    );
 
     damage(spec.clone()).await;
     assert_eq!(failed_checks(&spec).await, checks, "after the damage");
 
     let report = apply_spec(&spec).await;
     assert!(!report.changes.is_empty(), "apply found nothing to repair");
-    assert_eq!(failed_checks(&spec).await, Vec::<String>::new(), "after the repair");
+    assert_eq!(
+        failed_checks(&spec).await,
+        Vec::<String>::new(),
+        "after the repair"
+    );
 }
 
 async fn secrets(spec: &Spec) -> Api<Secret> {
@@ -53,7 +74,9 @@ async fn deleted_secret_fails_secret_present_and_apply_recreates_it() {
     // Without a Secret there is no key to test either.
     damage_then_repair(&["secret-present", "secret-key-works"], |spec| async move {
         let api = secrets(&spec).await;
-        api.delete(&spec.spec.secret.name, &DeleteParams::default()).await.unwrap();
+        api.delete(&spec.spec.secret.name, &DeleteParams::default())
+            .await
+            .unwrap();
     })
     .await;
 }
@@ -63,9 +86,13 @@ async fn corrupted_key_id_fails_secret_key_works_and_apply_replaces_the_key() {
     damage_then_repair(&["secret-key-works"], |spec| async move {
         let api = secrets(&spec).await;
         let patch = serde_json::json!({"stringData": {"AWS_ACCESS_KEY_ID": "AKIAXXXXXXXXCORRUPT"}});
-        api.patch(&spec.spec.secret.name, &PatchParams::default(), &Patch::Merge(&patch))
-            .await
-            .unwrap();
+        api.patch(
+            &spec.spec.secret.name,
+            &PatchParams::default(),
+            &Patch::Merge(&patch),
+        )
+        .await
+        .unwrap();
     })
     .await;
 }
@@ -73,11 +100,16 @@ async fn corrupted_key_id_fails_secret_key_works_and_apply_replaces_the_key() {
 #[tokio::test]
 async fn detached_user_policy_fails_user_policies_and_apply_reattaches_it() {
     // Without its policy, the user also loses what the policy granted.
-    damage_then_repair(&["user-policies", "pipeline-actions", "pipeline-pass-role"],
+    damage_then_repair(
+        &["user-policies", "pipeline-actions", "pipeline-pass-role"],
         |spec| async move {
-        let call = iam().await.detach_user_policy().user_name(&spec.spec.user.name);
-        call.policy_arn(SAGEMAKER_FULL_ACCESS).send().await.unwrap();
-    })
+            let call = iam()
+                .await
+                .detach_user_policy()
+                .user_name(&spec.spec.user.name);
+            call.policy_arn(SAGEMAKER_FULL_ACCESS).send().await.unwrap();
+        },
+    )
     .await;
 }
 
@@ -86,7 +118,10 @@ async fn trust_for_another_service_fails_role_trust_and_apply_restores_sagemaker
     damage_then_repair(&["role-trust"], |spec| async move {
         let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow",
             "Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
-        let call = iam().await.update_assume_role_policy().role_name(&spec.spec.execution_role.name);
+        let call = iam()
+            .await
+            .update_assume_role_policy()
+            .role_name(&spec.spec.execution_role.name);
         call.policy_document(trust).send().await.unwrap();
     })
     .await;
@@ -97,7 +132,10 @@ async fn removed_node_policy_fails_node_role_check_and_apply_puts_it_back() {
     damage_then_repair(&["node-role-invoke-endpoint"], |spec| async move {
         let role = &spec.spec.node_roles.as_ref().unwrap()[0];
         let call = iam().await.delete_role_policy().role_name(role);
-        call.policy_name(&spec.spec.node_policy.name).send().await.unwrap();
+        call.policy_name(&spec.spec.node_policy.name)
+            .send()
+            .await
+            .unwrap();
     })
     .await;
 }
@@ -107,11 +145,22 @@ async fn repaired_key_leaves_exactly_one_key_for_the_user() {
     let spec = isolated_spec().await;
     apply_spec(&spec).await;
     let (aws, kube) = adapters().await;
-    let secret = kube.get_secret(&spec.spec.secret.namespace, &spec.spec.secret.name).await;
-    let old = kfp_iam::plan::key_in_secret(&secret.unwrap().unwrap()).unwrap().access_key_id;
-    let call = iam().await.update_access_key().user_name(&spec.spec.user.name);
+    let secret = kube
+        .get_secret(&spec.spec.secret.namespace, &spec.spec.secret.name)
+        .await;
+    let old = kfp_iam::plan::key_in_secret(&secret.unwrap().unwrap())
+        .unwrap()
+        .access_key_id;
+    let call = iam()
+        .await
+        .update_access_key()
+        .user_name(&spec.spec.user.name);
     let status = aws_sdk_iam::types::StatusType::Inactive;
-    call.access_key_id(&old).status(status).send().await.unwrap();
+    call.access_key_id(&old)
+        .status(status)
+        .send()
+        .await
+        .unwrap();
 
     apply_spec(&spec).await;
     let keys = aws.list_access_keys(&spec.spec.user.name).await.unwrap();

@@ -6,8 +6,12 @@ use kfp_iam::spec::{IdentityMode, NamespaceScope, PermissionMode, Spec};
 use crate::common::{create_namespace, env, isolated_spec, kfp_iam, spec_file, unique};
 
 fn ok(out: &std::process::Output) -> String {
-    assert!(out.status.success(), "stdout:\n{}\nstderr:\n{}",
-        String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "stdout:\n{}\nstderr:\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
@@ -19,7 +23,11 @@ async fn scoped_spec() -> Spec {
 }
 
 fn verify_checks(file: &tempfile::NamedTempFile) -> serde_json::Value {
-    let out = kfp_iam().args(["verify", "-o", "json", "-f"]).arg(file.path()).output().unwrap();
+    let out = kfp_iam()
+        .args(["verify", "-o", "json", "-f"])
+        .arg(file.path())
+        .output()
+        .unwrap();
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(out.status.code(), Some(0), "{doc:#}");
     doc
@@ -29,19 +37,39 @@ fn verify_checks(file: &tempfile::NamedTempFile) -> serde_json::Value {
 async fn scoped_access_key_setup_is_sufficient_and_not_excessive() {
     let spec = scoped_spec().await;
     let file = spec_file(&spec);
-    ok(&kfp_iam().args(["apply", "-f"]).arg(file.path()).output().unwrap());
+    ok(&kfp_iam()
+        .args(["apply", "-f"])
+        .arg(file.path())
+        .output()
+        .unwrap());
     let doc = verify_checks(&file);
-    let names: Vec<&str> =
-        doc["checks"].as_array().unwrap().iter().filter_map(|c| c["name"].as_str()).collect();
-    for expected in ["pipeline-actions", "pipeline-pass-role", "pipeline-least-privilege"] {
+    let names: Vec<&str> = doc["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|c| c["name"].as_str())
+        .collect();
+    for expected in [
+        "pipeline-actions",
+        "pipeline-pass-role",
+        "pipeline-least-privilege",
+    ] {
         assert!(names.contains(&expected), "{names:?}");
     }
-    let again = kfp_iam().args(["apply", "-o", "json", "-f"]).arg(file.path()).output().unwrap();
+    let again = kfp_iam()
+        .args(["apply", "-o", "json", "-f"])
+        .arg(file.path())
+        .output()
+        .unwrap();
     let report: serde_json::Value = serde_json::from_slice(&again.stdout).unwrap();
     assert_eq!(report["calls"]["aws"]["writes"], 0, "{report:#}");
 
     // Every document apply wrote lints clean.
-    let shown = ok(&kfp_iam().args(["policy", "show", "-f"]).arg(file.path()).output().unwrap());
+    let shown = ok(&kfp_iam()
+        .args(["policy", "show", "-f"])
+        .arg(file.path())
+        .output()
+        .unwrap());
     let documents: serde_json::Map<String, serde_json::Value> =
         serde_json::from_str(&shown).unwrap();
     assert!(documents.len() >= 4, "{shown}");
@@ -49,14 +77,24 @@ async fn scoped_access_key_setup_is_sufficient_and_not_excessive() {
     for (i, (name, document)) in documents.iter().enumerate() {
         let path = dir.path().join(format!("{i}.json"));
         std::fs::write(&path, document.to_string()).unwrap();
-        let kind = if name.ends_with("/trust") { "trust" } else { "identity" };
-        let out = kfp_iam().args(["policy", "lint", "--kind", kind]).arg(&path).output().unwrap();
+        let kind = if name.ends_with("/trust") {
+            "trust"
+        } else {
+            "identity"
+        };
+        let out = kfp_iam()
+            .args(["policy", "lint", "--kind", kind])
+            .arg(&path)
+            .output()
+            .unwrap();
         let text = ok(&out);
         assert!(text.contains(" 0 error(s)"), "{name}: {text}");
         // moto's account id is AWS's documentation example, which lint rightly flags.
         for line in text.lines().filter(|l| l.contains("warning[")) {
-            assert!(line.contains("warning[placeholder]") && line.contains("123456789012"),
-                "{name}: {line}");
+            assert!(
+                line.contains("warning[placeholder]") && line.contains("123456789012"),
+                "{name}: {line}"
+            );
         }
     }
 
@@ -64,19 +102,45 @@ async fn scoped_access_key_setup_is_sufficient_and_not_excessive() {
     let user = spec.spec.user.name.clone();
     let bucket = &spec.spec.buckets[0];
     let check = |action: &str, resource: &str| {
-        kfp_iam().args(["policy", "check", "--as", "pipeline", "--action", action,
-            "--resource", resource, "-f"]).arg(file.path()).output().unwrap()
+        kfp_iam()
+            .args([
+                "policy",
+                "check",
+                "--as",
+                "pipeline",
+                "--action",
+                action,
+                "--resource",
+                resource,
+                "-f",
+            ])
+            .arg(file.path())
+            .output()
+            .unwrap()
     };
     let allowed = check("s3:GetObject", &format!("arn:aws:s3:::{bucket}/input.csv"));
     let text = ok(&allowed);
-    assert!(text.contains(&format!("user/{user}: allow")) && text.contains("decided by"), "{text}");
-    let denied = check("s3:GetObject", "arn:aws:s3:::someone-elses-bucket/input.csv");
+    assert!(
+        text.contains(&format!("user/{user}: allow")) && text.contains("decided by"),
+        "{text}"
+    );
+    let denied = check(
+        "s3:GetObject",
+        "arn:aws:s3:::someone-elses-bucket/input.csv",
+    );
     assert_eq!(denied.status.code(), Some(3));
     assert!(String::from_utf8_lossy(&denied.stdout).contains("implicit deny"));
 
     // destroy also removes the generated managed policy.
-    ok(&kfp_iam().args(["destroy", "--yes", "-f"]).arg(file.path()).output().unwrap());
-    let out = kfp_iam().args(["destroy", "--yes", "-o", "json", "-f"]).arg(file.path()).output()
+    ok(&kfp_iam()
+        .args(["destroy", "--yes", "-f"])
+        .arg(file.path())
+        .output()
+        .unwrap());
+    let out = kfp_iam()
+        .args(["destroy", "--yes", "-o", "json", "-f"])
+        .arg(file.path())
+        .output()
         .unwrap();
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(doc["resources"], serde_json::json!([]));
@@ -94,23 +158,47 @@ async fn scoped_irsa_roles_pass_every_check() {
     spec.spec.identity.role_name = format!("{}-p", spec.metadata.name);
     spec.spec.namespaces = Some(NamespaceScope::Names(names));
     let file = spec_file(&spec);
-    ok(&kfp_iam().args(["apply", "-f"]).arg(file.path()).output().unwrap());
+    ok(&kfp_iam()
+        .args(["apply", "-f"])
+        .arg(file.path())
+        .output()
+        .unwrap());
     let doc = verify_checks(&file);
-    let least = doc["checks"].as_array().unwrap().iter()
-        .find(|c| c["name"] == "pipeline-least-privilege").unwrap();
+    let least = doc["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "pipeline-least-privilege")
+        .unwrap();
     assert_eq!(least["passed"], true, "{least}");
 }
 
 #[tokio::test]
 async fn extra_full_access_policy_fails_the_least_privilege_check() {
     let mut spec = scoped_spec().await;
-    spec.spec.user.policies.push("arn:aws:iam::aws:policy/IAMFullAccess".into());
+    spec.spec
+        .user
+        .policies
+        .push("arn:aws:iam::aws:policy/IAMFullAccess".into());
     let file = spec_file(&spec);
-    ok(&kfp_iam().args(["apply", "-f"]).arg(file.path()).output().unwrap());
-    let out = kfp_iam().args(["verify", "-o", "json", "-f"]).arg(file.path()).output().unwrap();
+    ok(&kfp_iam()
+        .args(["apply", "-f"])
+        .arg(file.path())
+        .output()
+        .unwrap());
+    let out = kfp_iam()
+        .args(["verify", "-o", "json", "-f"])
+        .arg(file.path())
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(3));
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let failed: Vec<&str> = doc["checks"].as_array().unwrap().iter()
-        .filter(|c| c["passed"] == false).filter_map(|c| c["name"].as_str()).collect();
+    let failed: Vec<&str> = doc["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["passed"] == false)
+        .filter_map(|c| c["name"].as_str())
+        .collect();
     assert_eq!(failed, ["pipeline-least-privilege"]);
 }

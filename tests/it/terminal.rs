@@ -19,9 +19,16 @@ async fn large_apply_shows_progress_on_a_terminal_only() {
     piped_spec.spec.user.name.push_str("-piped");
     piped_spec.spec.execution_role.name.push_str("-piped");
     piped_spec.spec.secret.name.push_str("-piped");
-    let piped = kfp_iam().args(["apply", "-f"]).arg(spec_file(&piped_spec).path()).output()
+    let piped = kfp_iam()
+        .args(["apply", "-f"])
+        .arg(spec_file(&piped_spec).path())
+        .output()
         .unwrap();
-    assert!(piped.status.success(), "{}", String::from_utf8_lossy(&piped.stderr));
+    assert!(
+        piped.status.success(),
+        "{}",
+        String::from_utf8_lossy(&piped.stderr)
+    );
     assert!(!String::from_utf8_lossy(&piped.stderr).contains("changes"));
 
     let file = spec_file(&spec);
@@ -36,5 +43,8 @@ async fn large_apply_shows_progress_on_a_terminal_only() {
         .expect("script(1) from util-linux");
     let shown = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{shown}");
-    assert!(shown.contains("changes"), "no progress bar on a terminal:\n{shown}");
+    assert!(
+        shown.contains("changes"),
+        "no progress bar on a terminal:\n{shown}"
+    );
 }

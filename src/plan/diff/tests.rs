@@ -14,10 +14,13 @@ const USER_ARN: &str = "arn:aws:iam::123456789012:user/kubeflow-sagemaker-user";
 fn resolved(namespaces: &[&str]) -> Resolved {
     Resolved {
         node_roles: vec!["ng-role".into()],
-        targets: namespaces.iter().map(|n| Target {
-            namespace: (*n).into(),
-            service_account: crate::plan::default_service_account(n).into(),
-        }).collect(),
+        targets: namespaces
+            .iter()
+            .map(|n| Target {
+                namespace: (*n).into(),
+                service_account: crate::plan::default_service_account(n).into(),
+            })
+            .collect(),
         issuer: Some("https://oidc.eks.us-east-1.amazonaws.com/id/ABC".into()),
         account: "123456789012".into(),
         region: "us-east-1".into(),
@@ -53,14 +56,27 @@ fn owned_tags() -> BTreeMap<String, String> {
 fn converged() -> Observed {
     let d = desired();
     Observed {
-        user: Some(User { name: d.user.clone(), arn: USER_ARN.into(), tags: owned_tags() }),
+        user: Some(User {
+            name: d.user.clone(),
+            arn: USER_ARN.into(),
+            tags: owned_tags(),
+        }),
         user_policies: d.user_policies.clone(),
-        keys: vec![AccessKeyInfo { id: "AKIA1".into(), active: true, created: None }],
+        keys: vec![AccessKeyInfo {
+            id: "AKIA1".into(),
+            active: true,
+            created: None,
+        }],
         namespaces: ["kubeflow".to_owned()].into(),
         secrets: vec![ObservedSecret {
             namespace: "kubeflow".into(),
-            state: Some(SecretState { labels: owned_tags(), ..Default::default() }),
-            health: KeyHealth::Working { access_key_id: "AKIA1".into() },
+            state: Some(SecretState {
+                labels: owned_tags(),
+                ..Default::default()
+            }),
+            health: KeyHealth::Working {
+                access_key_id: "AKIA1".into(),
+            },
         }],
         role: Some(Role {
             name: d.role.clone(),
@@ -83,50 +99,72 @@ fn of_kind(plan: &Plan, kind: ResourceKind) -> &ResourcePlan {
 }
 
 fn ops(plan: &Plan) -> Vec<&'static str> {
-    plan.resources.iter().flat_map(|r| &r.changes).map(|c| match c {
-        Change::CreateUser { .. } => "CreateUser",
-        Change::TagUser { .. } => "TagUser",
-        Change::AttachUserPolicy { .. } => "AttachUserPolicy",
-        Change::DetachUserPolicy { .. } => "DetachUserPolicy",
-        Change::CreateAccessKey { .. } => "CreateAccessKey",
-        Change::CopyAccessKey { .. } => "CopyAccessKey",
-        Change::RetireAccessKey { .. } => "RetireAccessKey",
-        Change::UntagUser { .. } => "UntagUser",
-        Change::DeleteUser { .. } => "DeleteUser",
-        Change::DeleteSecret { .. } => "DeleteSecret",
-        Change::DeleteInlinePolicy { .. } => "DeleteInlinePolicy",
-        Change::DeleteOidcProvider { .. } => "DeleteOidcProvider",
-        Change::CreateManagedPolicy { .. } => "CreateManagedPolicy",
-        Change::UpdateManagedPolicy { .. } => "UpdateManagedPolicy",
-        Change::DeleteManagedPolicy { .. } => "DeleteManagedPolicy",
-        Change::DeleteRole { .. } => "DeleteRole",
-        Change::CreateOidcProvider { .. } => "CreateOidcProvider",
-        Change::ApplyServiceAccount { role_arn: Some(_), .. } => "AnnotateServiceAccount",
-        Change::ApplyServiceAccount { role_arn: None, .. } => "UnannotateServiceAccount",
-        Change::CreatePodIdentityAssociation { .. } => "CreatePodIdentityAssociation",
-        Change::UpdatePodIdentityAssociation { .. } => "UpdatePodIdentityAssociation",
-        Change::DeletePodIdentityAssociation { .. } => "DeletePodIdentityAssociation",
-        Change::DeleteAccessKey { .. } => "DeleteAccessKey",
-        Change::LabelSecret { .. } => "LabelSecret",
-        Change::CreateRole { .. } => "CreateRole",
-        Change::TagRole { .. } => "TagRole",
-        Change::UpdateTrust { .. } => "UpdateTrust",
-        Change::AttachRolePolicy { .. } => "AttachRolePolicy",
-        Change::DetachRolePolicy { .. } => "DetachRolePolicy",
-        Change::PutInlinePolicy { .. } => "PutInlinePolicy",
-    }).collect()
+    plan.resources
+        .iter()
+        .flat_map(|r| &r.changes)
+        .map(|c| match c {
+            Change::CreateUser { .. } => "CreateUser",
+            Change::TagUser { .. } => "TagUser",
+            Change::AttachUserPolicy { .. } => "AttachUserPolicy",
+            Change::DetachUserPolicy { .. } => "DetachUserPolicy",
+            Change::CreateAccessKey { .. } => "CreateAccessKey",
+            Change::CopyAccessKey { .. } => "CopyAccessKey",
+            Change::RetireAccessKey { .. } => "RetireAccessKey",
+            Change::UntagUser { .. } => "UntagUser",
+            Change::DeleteUser { .. } => "DeleteUser",
+            Change::DeleteSecret { .. } => "DeleteSecret",
+            Change::DeleteInlinePolicy { .. } => "DeleteInlinePolicy",
+            Change::DeleteOidcProvider { .. } => "DeleteOidcProvider",
+            Change::CreateManagedPolicy { .. } => "CreateManagedPolicy",
+            Change::UpdateManagedPolicy { .. } => "UpdateManagedPolicy",
+            Change::DeleteManagedPolicy { .. } => "DeleteManagedPolicy",
+            Change::DeleteRole { .. } => "DeleteRole",
+            Change::CreateOidcProvider { .. } => "CreateOidcProvider",
+            Change::ApplyServiceAccount {
+                role_arn: Some(_), ..
+            } => "AnnotateServiceAccount",
+            Change::ApplyServiceAccount { role_arn: None, .. } => "UnannotateServiceAccount",
+            Change::CreatePodIdentityAssociation { .. } => "CreatePodIdentityAssociation",
+            Change::UpdatePodIdentityAssociation { .. } => "UpdatePodIdentityAssociation",
+            Change::DeletePodIdentityAssociation { .. } => "DeletePodIdentityAssociation",
+            Change::DeleteAccessKey { .. } => "DeleteAccessKey",
+            Change::LabelSecret { .. } => "LabelSecret",
+            Change::CreateRole { .. } => "CreateRole",
+            Change::TagRole { .. } => "TagRole",
+            Change::UpdateTrust { .. } => "UpdateTrust",
+            Change::AttachRolePolicy { .. } => "AttachRolePolicy",
+            Change::DetachRolePolicy { .. } => "DetachRolePolicy",
+            Change::PutInlinePolicy { .. } => "PutInlinePolicy",
+        })
+        .collect()
 }
 
 #[test]
 fn empty_account_gets_exactly_the_classic_setup() {
     let plan = diff(&desired(), &empty(), DiffOptions::default()).unwrap();
-    assert_eq!(ops(&plan), [
-        "CreateUser", "AttachUserPolicy", "CreateAccessKey", "CreateRole", "AttachRolePolicy",
-        "AttachRolePolicy", "PutInlinePolicy",
-    ]);
+    assert_eq!(
+        ops(&plan),
+        [
+            "CreateUser",
+            "AttachUserPolicy",
+            "CreateAccessKey",
+            "CreateRole",
+            "AttachRolePolicy",
+            "AttachRolePolicy",
+            "PutInlinePolicy",
+        ]
+    );
     assert!(plan.blockers.is_empty());
     let actions: Vec<Action> = plan.resources.iter().map(|r| r.action).collect();
-    assert_eq!(actions, [Action::Create, Action::Create, Action::Create, Action::Update]);
+    assert_eq!(
+        actions,
+        [
+            Action::Create,
+            Action::Create,
+            Action::Create,
+            Action::Update
+        ]
+    );
 }
 
 #[test]
@@ -184,7 +222,15 @@ fn unowned_user_blocks_without_adopt_and_is_tagged_with_it() {
     assert!(plan.blockers[0].reason.contains("--adopt"));
     assert_eq!(plan.resources[0].action, Action::Blocked);
 
-    let plan = diff(&desired(), &observed, DiffOptions { adopt: true, ..DiffOptions::default() }).unwrap();
+    let plan = diff(
+        &desired(),
+        &observed,
+        DiffOptions {
+            adopt: true,
+            ..DiffOptions::default()
+        },
+    )
+    .unwrap();
     assert!(plan.blockers.is_empty());
     assert_eq!(ops(&plan), ["TagUser"]);
 }
@@ -195,7 +241,15 @@ fn unowned_secret_blocks_without_adopt() {
     observed.secrets[0].state.as_mut().unwrap().labels.clear();
     let plan = diff(&desired(), &observed, DiffOptions::default()).unwrap();
     assert_eq!(plan.blockers[0].kind, ResourceKind::Secret);
-    let plan = diff(&desired(), &observed, DiffOptions { adopt: true, ..DiffOptions::default() }).unwrap();
+    let plan = diff(
+        &desired(),
+        &observed,
+        DiffOptions {
+            adopt: true,
+            ..DiffOptions::default()
+        },
+    )
+    .unwrap();
     assert_eq!(ops(&plan), ["LabelSecret"]);
 }
 
@@ -204,14 +258,21 @@ fn missing_namespace_is_a_blocker_naming_it() {
     let mut observed = empty();
     observed.namespaces.clear();
     let plan = diff(&desired(), &observed, DiffOptions::default()).unwrap();
-    assert!(plan.blockers[0].reason.contains("namespace `kubeflow` does not exist"));
+    assert!(
+        plan.blockers[0]
+            .reason
+            .contains("namespace `kubeflow` does not exist")
+    );
 }
 
 #[test]
 fn rejected_key_is_replaced_then_deleted() {
     let mut observed = converged();
     let reason = "refused".to_owned();
-    observed.secrets[0].health = KeyHealth::Rejected { access_key_id: "AKIA1".into(), reason };
+    observed.secrets[0].health = KeyHealth::Rejected {
+        access_key_id: "AKIA1".into(),
+        reason,
+    };
     let plan = diff(&desired(), &observed, DiffOptions::default()).unwrap();
     assert_eq!(ops(&plan), ["CreateAccessKey", "DeleteAccessKey"]);
 }
@@ -219,8 +280,14 @@ fn rejected_key_is_replaced_then_deleted() {
 #[test]
 fn broken_key_at_quota_is_deleted_before_the_new_one_is_created() {
     let mut observed = converged();
-    observed.keys.push(AccessKeyInfo { id: "AKIA2".into(), active: true, created: None });
-    observed.secrets[0].health = KeyHealth::Inactive { access_key_id: "AKIA1".into() };
+    observed.keys.push(AccessKeyInfo {
+        id: "AKIA2".into(),
+        active: true,
+        created: None,
+    });
+    observed.secrets[0].health = KeyHealth::Inactive {
+        access_key_id: "AKIA1".into(),
+    };
     let plan = diff(&desired(), &observed, DiffOptions::default()).unwrap();
     assert_eq!(ops(&plan), ["DeleteAccessKey", "CreateAccessKey"]);
 }
@@ -228,18 +295,27 @@ fn broken_key_at_quota_is_deleted_before_the_new_one_is_created() {
 #[test]
 fn two_foreign_keys_block_with_the_quota_explained() {
     let mut observed = converged();
-    observed.keys.push(AccessKeyInfo { id: "AKIA2".into(), active: true, created: None });
+    observed.keys.push(AccessKeyInfo {
+        id: "AKIA2".into(),
+        active: true,
+        created: None,
+    });
     observed.secrets[0].health = KeyHealth::Missing;
     let plan = diff(&desired(), &observed, DiffOptions::default()).unwrap();
     let reason = &plan.blockers[0].reason;
-    assert!(reason.contains("two access keys") && reason.contains("AKIA1, AKIA2"), "{reason}");
+    assert!(
+        reason.contains("two access keys") && reason.contains("AKIA1, AKIA2"),
+        "{reason}"
+    );
     assert!(!ops(&plan).contains(&"CreateAccessKey"));
 }
 
 #[test]
 fn key_of_another_user_in_the_secret_gets_a_new_key_and_no_delete() {
     let mut observed = converged();
-    observed.secrets[0].health = KeyHealth::NotTheUsers { access_key_id: "AKIAOTHER".into() };
+    observed.secrets[0].health = KeyHealth::NotTheUsers {
+        access_key_id: "AKIAOTHER".into(),
+    };
     let plan = diff(&desired(), &observed, DiffOptions::default()).unwrap();
     assert_eq!(ops(&plan), ["CreateAccessKey"]);
 }
@@ -268,7 +344,9 @@ fn changed_node_policy_is_rewritten_with_its_previous_document() {
     observed.node_roles[0].inline_policy = Some(other.to_string());
     let plan = diff(&desired(), &observed, DiffOptions::default()).unwrap();
     let node = of_kind(&plan, ResourceKind::NodeRole);
-    let Change::PutInlinePolicy { from, .. } = &node.changes[0] else { panic!() };
+    let Change::PutInlinePolicy { from, .. } = &node.changes[0] else {
+        panic!()
+    };
     assert_eq!(from.as_ref(), Some(&other));
 }
 
@@ -302,33 +380,63 @@ fn irsa_observed(namespaces: &[&str]) -> Observed {
 }
 
 fn subjects(trust: &Value) -> Vec<String> {
-    let statement = trust["Statement"].as_array().unwrap().iter()
-        .find(|s| s["Sid"] == IRSA_SID).unwrap();
-    let sub = &statement["Condition"]["StringEquals"]
-        ["oidc.eks.us-east-1.amazonaws.com/id/ABC:sub"];
+    let statement = trust["Statement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["Sid"] == IRSA_SID)
+        .unwrap();
+    let sub =
+        &statement["Condition"]["StringEquals"]["oidc.eks.us-east-1.amazonaws.com/id/ABC:sub"];
     match sub {
         Value::String(s) => vec![s.clone()],
-        list => list.as_array().unwrap().iter().map(|v| v.as_str().unwrap().into()).collect(),
+        list => list
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap().into())
+            .collect(),
     }
 }
 
 #[test]
 fn irsa_on_an_empty_account_creates_provider_role_and_annotations() {
     let d = irsa_desired(RoleLayout::Shared, &["team-a", "team-b", "team-c"]);
-    let plan = diff(&d, &irsa_observed(&["team-a", "team-b", "team-c"]), DiffOptions::default())
-        .unwrap();
+    let plan = diff(
+        &d,
+        &irsa_observed(&["team-a", "team-b", "team-c"]),
+        DiffOptions::default(),
+    )
+    .unwrap();
     let ops = ops(&plan);
-    assert_eq!(ops.iter().filter(|o| **o == "CreateOidcProvider").count(), 1);
-    assert_eq!(ops.iter().filter(|o| **o == "AnnotateServiceAccount").count(), 3);
-    assert!(!ops.contains(&"CreateUser"), "irsa makes no IAM user: {ops:?}");
-    let Change::CreateRole { trust, path, .. } = &of_kind(&plan, ResourceKind::PipelineRole)
-        .changes[0] else { panic!() };
+    assert_eq!(
+        ops.iter().filter(|o| **o == "CreateOidcProvider").count(),
+        1
+    );
+    assert_eq!(
+        ops.iter()
+            .filter(|o| **o == "AnnotateServiceAccount")
+            .count(),
+        3
+    );
+    assert!(
+        !ops.contains(&"CreateUser"),
+        "irsa makes no IAM user: {ops:?}"
+    );
+    let Change::CreateRole { trust, path, .. } =
+        &of_kind(&plan, ResourceKind::PipelineRole).changes[0]
+    else {
+        panic!()
+    };
     assert_eq!(path.as_deref(), Some("/kfp-iam/kubeflow-sagemaker/"));
-    assert_eq!(subjects(trust), [
-        "system:serviceaccount:team-a:default-editor",
-        "system:serviceaccount:team-b:default-editor",
-        "system:serviceaccount:team-c:default-editor",
-    ]);
+    assert_eq!(
+        subjects(trust),
+        [
+            "system:serviceaccount:team-a:default-editor",
+            "system:serviceaccount:team-b:default-editor",
+            "system:serviceaccount:team-c:default-editor",
+        ]
+    );
     let waves: Vec<(ResourceKind, u8)> = plan.resources.iter().map(|r| (r.kind, r.wave)).collect();
     assert!(waves.contains(&(ResourceKind::OidcProvider, 0)));
     assert!(waves.contains(&(ResourceKind::PipelineRole, 1)));
@@ -337,8 +445,12 @@ fn irsa_on_an_empty_account_creates_provider_role_and_annotations() {
 
 /// The observed state after applying `d` in irsa mode, with `extra` trust statements.
 fn irsa_converged(d: &Desired, extra: Vec<Value>) -> Observed {
-    let mut observed = irsa_observed(&d.targets.iter().map(|t| t.namespace.as_str())
-        .collect::<Vec<_>>());
+    let mut observed = irsa_observed(
+        &d.targets
+            .iter()
+            .map(|t| t.namespace.as_str())
+            .collect::<Vec<_>>(),
+    );
     observed.provider = Some(OidcProvider {
         arn: d.provider_arn().unwrap(),
         url: d.issuer.clone().unwrap(),
@@ -348,27 +460,39 @@ fn irsa_converged(d: &Desired, extra: Vec<Value>) -> Observed {
     for role in &d.pipeline_roles {
         let mut statements = extra.clone();
         statements.extend(d.pipeline_trust_statements(role));
-        observed.pipeline_roles.insert(role.name.clone(), crate::plan::ObservedRole {
-            role: Role {
-                name: role.name.clone(),
-                arn: d.pipeline_role_arn(&role.name),
-                trust: Desired::fresh_trust(statements).to_string(),
-                tags: owned_tags(),
+        observed.pipeline_roles.insert(
+            role.name.clone(),
+            crate::plan::ObservedRole {
+                role: Role {
+                    name: role.name.clone(),
+                    arn: d.pipeline_role_arn(&role.name),
+                    trust: Desired::fresh_trust(statements).to_string(),
+                    tags: owned_tags(),
+                },
+                policies: d.pipeline_policies.clone(),
             },
-            policies: d.pipeline_policies.clone(),
-        });
+        );
     }
     for t in &d.targets {
-        let role = d.pipeline_roles.iter().find(|r| r.targets.contains(t)).unwrap();
+        let role = d
+            .pipeline_roles
+            .iter()
+            .find(|r| r.targets.contains(t))
+            .unwrap();
         let sa = ServiceAccountState {
             namespace: t.namespace.clone(),
             name: t.service_account.clone(),
-            annotations: [(ROLE_ARN_ANNOTATION.to_owned(), d.pipeline_role_arn(&role.name))]
-                .into(),
+            annotations: [(
+                ROLE_ARN_ANNOTATION.to_owned(),
+                d.pipeline_role_arn(&role.name),
+            )]
+            .into(),
             labels: [(ACCESS_LABEL.to_owned(), d.spec_name.clone())].into(),
         };
         observed.labelled_accounts.push(sa.clone());
-        observed.service_accounts.insert((t.namespace.clone(), t.service_account.clone()), sa);
+        observed
+            .service_accounts
+            .insert((t.namespace.clone(), t.service_account.clone()), sa);
     }
     observed
 }
@@ -390,13 +514,21 @@ fn removing_a_namespace_removes_exactly_its_subject_and_annotation() {
     let plan = diff(&after, &observed, DiffOptions::default()).unwrap();
     assert_eq!(ops(&plan), ["UpdateTrust", "UnannotateServiceAccount"]);
     let Change::UpdateTrust { to, .. } = &of_kind(&plan, ResourceKind::PipelineRole).changes[0]
-    else { panic!() };
-    assert_eq!(subjects(to), [
-        "system:serviceaccount:team-a:default-editor",
-        "system:serviceaccount:team-c:default-editor",
-    ]);
-    let unannotated = plan.resources.iter().find(|r| !r.changes.is_empty()
-        && r.kind == ResourceKind::ServiceAccount).unwrap();
+    else {
+        panic!()
+    };
+    assert_eq!(
+        subjects(to),
+        [
+            "system:serviceaccount:team-a:default-editor",
+            "system:serviceaccount:team-c:default-editor",
+        ]
+    );
+    let unannotated = plan
+        .resources
+        .iter()
+        .find(|r| !r.changes.is_empty() && r.kind == ResourceKind::ServiceAccount)
+        .unwrap();
     assert_eq!(unannotated.name, "team-b/default-editor");
 }
 
@@ -409,7 +541,9 @@ fn trust_statement_written_by_someone_else_survives_a_scope_change() {
     let after = irsa_desired(RoleLayout::Shared, &["team-a"]);
     let plan = diff(&after, &observed, DiffOptions::default()).unwrap();
     let Change::UpdateTrust { to, .. } = &of_kind(&plan, ResourceKind::PipelineRole).changes[0]
-    else { panic!() };
+    else {
+        panic!()
+    };
     assert_eq!(to["Statement"][0], foreign);
     assert_eq!(to["Statement"].as_array().unwrap().len(), 2);
 }
@@ -420,28 +554,51 @@ fn shared_trust_over_the_quota_is_a_blocker_suggesting_per_namespace_roles() {
     let refs: Vec<&str> = names.iter().map(String::as_str).collect();
     let d = irsa_desired(RoleLayout::Shared, &refs);
     let plan = diff(&d, &irsa_observed(&refs), DiffOptions::default()).unwrap();
-    let reason = &plan.blockers.iter().find(|b| b.kind == ResourceKind::PipelineRole)
-        .unwrap().reason;
-    assert!(reason.contains("2048") && reason.contains("per-namespace"), "{reason}");
+    let reason = &plan
+        .blockers
+        .iter()
+        .find(|b| b.kind == ResourceKind::PipelineRole)
+        .unwrap()
+        .reason;
+    assert!(
+        reason.contains("2048") && reason.contains("per-namespace"),
+        "{reason}"
+    );
 
     let d = irsa_desired(RoleLayout::PerNamespace, &refs);
     let plan = diff(&d, &irsa_observed(&refs), DiffOptions::default()).unwrap();
     assert!(plan.blockers.is_empty(), "{:?}", plan.blockers);
-    assert_eq!(ops(&plan).iter().filter(|o| **o == "CreateRole").count(), 60 + 0);
+    assert_eq!(
+        ops(&plan).iter().filter(|o| **o == "CreateRole").count(),
+        60 + 0
+    );
 }
 
 #[test]
 fn per_namespace_role_out_of_scope_is_deleted() {
     let before = irsa_desired(RoleLayout::PerNamespace, &["team-a", "team-b"]);
     let mut observed = irsa_converged(&before, vec![]);
-    let stale = observed.pipeline_roles.remove("kfp-pipelines-team-b").unwrap();
+    let stale = observed
+        .pipeline_roles
+        .remove("kfp-pipelines-team-b")
+        .unwrap();
     observed.stale_roles.push(stale.role);
     let after = irsa_desired(RoleLayout::PerNamespace, &["team-a"]);
     let plan = diff(&after, &observed, DiffOptions::default()).unwrap();
     assert_eq!(ops(&plan), ["UnannotateServiceAccount", "DeleteRole"]);
-    let delete = plan.resources.iter().find(|r| r.changes.iter()
-        .any(|c| matches!(c, Change::DeleteRole { .. }))).unwrap();
-    assert_eq!(delete.wave, 3, "roles go after the annotations that name them");
+    let delete = plan
+        .resources
+        .iter()
+        .find(|r| {
+            r.changes
+                .iter()
+                .any(|c| matches!(c, Change::DeleteRole { .. }))
+        })
+        .unwrap();
+    assert_eq!(
+        delete.wave, 3,
+        "roles go after the annotations that name them"
+    );
 }
 
 #[test]
@@ -450,11 +607,26 @@ fn service_account_annotated_by_someone_else_blocks_without_adopt() {
     let mut observed = irsa_converged(&d, vec![]);
     let sa = observed.service_accounts.values_mut().next().unwrap();
     sa.labels.clear();
-    sa.annotations.insert(ROLE_ARN_ANNOTATION.into(), "arn:aws:iam::1:role/theirs".into());
+    sa.annotations.insert(
+        ROLE_ARN_ANNOTATION.into(),
+        "arn:aws:iam::1:role/theirs".into(),
+    );
     observed.labelled_accounts.clear();
     let plan = diff(&d, &observed, DiffOptions::default()).unwrap();
-    assert!(plan.blockers[0].reason.contains("arn:aws:iam::1:role/theirs"));
-    let plan = diff(&d, &observed, DiffOptions { adopt: true, ..DiffOptions::default() }).unwrap();
+    assert!(
+        plan.blockers[0]
+            .reason
+            .contains("arn:aws:iam::1:role/theirs")
+    );
+    let plan = diff(
+        &d,
+        &observed,
+        DiffOptions {
+            adopt: true,
+            ..DiffOptions::default()
+        },
+    )
+    .unwrap();
     assert_eq!(ops(&plan), ["AnnotateServiceAccount"]);
 }
 
@@ -465,7 +637,10 @@ fn missing_provider_without_permission_to_create_it_blocks() {
     let d = Desired::new(&spec, resolved(&["team-a"]));
     let plan = diff(&d, &irsa_observed(&["team-a"]), DiffOptions::default()).unwrap();
     let reason = &plan.blockers[0].reason;
-    assert!(reason.contains("createOidcProvider") && reason.contains("eksctl"), "{reason}");
+    assert!(
+        reason.contains("createOidcProvider") && reason.contains("eksctl"),
+        "{reason}"
+    );
 }
 
 #[test]
@@ -482,13 +657,26 @@ fn pod_identity_associates_each_service_account_and_removes_stale_ones() {
     });
     let plan = diff(&d, &observed, DiffOptions::default()).unwrap();
     let ops = ops(&plan);
-    assert_eq!(ops.iter().filter(|o| **o == "CreatePodIdentityAssociation").count(), 2);
+    assert_eq!(
+        ops.iter()
+            .filter(|o| **o == "CreatePodIdentityAssociation")
+            .count(),
+        2
+    );
     assert!(ops.contains(&"DeletePodIdentityAssociation"));
     assert!(!ops.contains(&"CreateOidcProvider"));
-    let Change::CreateRole { trust, .. } = &of_kind(&plan, ResourceKind::PipelineRole)
-        .changes[0] else { panic!() };
-    assert_eq!(trust["Statement"][0]["Principal"]["Service"], "pods.eks.amazonaws.com");
-    assert_eq!(trust["Statement"][0]["Action"], json!(["sts:AssumeRole", "sts:TagSession"]));
+    let Change::CreateRole { trust, .. } = &of_kind(&plan, ResourceKind::PipelineRole).changes[0]
+    else {
+        panic!()
+    };
+    assert_eq!(
+        trust["Statement"][0]["Principal"]["Service"],
+        "pods.eks.amazonaws.com"
+    );
+    assert_eq!(
+        trust["Statement"][0]["Action"],
+        json!(["sts:AssumeRole", "sts:TagSession"])
+    );
 }
 
 #[test]
@@ -496,16 +684,32 @@ fn access_key_is_created_once_and_copied_into_every_other_namespace() {
     let d = Desired::new(&Spec::default(), resolved(&["team-a", "team-b", "team-c"]));
     let mut observed = empty();
     observed.namespaces = ["team-a", "team-b", "team-c"].map(String::from).into();
-    observed.secrets = ["team-a", "team-b", "team-c"].iter().map(|n| ObservedSecret {
-        namespace: (*n).into(),
-        state: None,
-        health: KeyHealth::Missing,
-    }).collect();
+    observed.secrets = ["team-a", "team-b", "team-c"]
+        .iter()
+        .map(|n| ObservedSecret {
+            namespace: (*n).into(),
+            state: None,
+            health: KeyHealth::Missing,
+        })
+        .collect();
     let plan = diff(&d, &observed, DiffOptions::default()).unwrap();
-    assert_eq!(ops(&plan).iter().filter(|o| **o == "CreateAccessKey").count(), 1);
-    assert_eq!(ops(&plan).iter().filter(|o| **o == "CopyAccessKey").count(), 2);
-    let waves: Vec<u8> = plan.resources.iter().filter(|r| r.kind == ResourceKind::Secret)
-        .map(|r| r.wave).collect();
+    assert_eq!(
+        ops(&plan)
+            .iter()
+            .filter(|o| **o == "CreateAccessKey")
+            .count(),
+        1
+    );
+    assert_eq!(
+        ops(&plan).iter().filter(|o| **o == "CopyAccessKey").count(),
+        2
+    );
+    let waves: Vec<u8> = plan
+        .resources
+        .iter()
+        .filter(|r| r.kind == ResourceKind::Secret)
+        .map(|r| r.wave)
+        .collect();
     assert_eq!(waves, [2, 3, 3], "copies run after the key exists");
 }
 
@@ -524,11 +728,20 @@ fn working_key_in_one_namespace_is_copied_instead_of_creating_another() {
 }
 
 fn key(id: &str, created: i64) -> AccessKeyInfo {
-    AccessKeyInfo { id: id.into(), active: true, created: Some(created) }
+    AccessKeyInfo {
+        id: id.into(),
+        active: true,
+        created: Some(created),
+    }
 }
 
 fn tag_user(observed: &mut Observed, key: &str, value: &str) {
-    observed.user.as_mut().unwrap().tags.insert(key.into(), value.into());
+    observed
+        .user
+        .as_mut()
+        .unwrap()
+        .tags
+        .insert(key.into(), value.into());
 }
 
 #[test]
@@ -569,13 +782,31 @@ fn rotation_tags_creates_copies_and_retires_the_old_key_last() {
     second.namespace = "team-a".into();
     observed.secrets.push(second);
     observed.keys = vec![key("AKIA1", 1000), key("AKIAGARBAGE", 900)];
-    let options = DiffOptions { rotate: true, now: 2000, ..DiffOptions::default() };
+    let options = DiffOptions {
+        rotate: true,
+        now: 2000,
+        ..DiffOptions::default()
+    };
     let plan = diff(&d, &observed, options).unwrap();
-    assert_eq!(ops(&plan), ["DeleteAccessKey", "TagUser", "CreateAccessKey", "CopyAccessKey",
-        "RetireAccessKey", "UntagUser"]);
+    assert_eq!(
+        ops(&plan),
+        [
+            "DeleteAccessKey",
+            "TagUser",
+            "CreateAccessKey",
+            "CopyAccessKey",
+            "RetireAccessKey",
+            "UntagUser"
+        ]
+    );
     let retire = of_kind(&plan, ResourceKind::AccessKey);
     assert_eq!(retire.wave, 4);
-    let Change::RetireAccessKey { access_key_id, namespaces, .. } = &retire.changes[0] else {
+    let Change::RetireAccessKey {
+        access_key_id,
+        namespaces,
+        ..
+    } = &retire.changes[0]
+    else {
         panic!()
     };
     assert_eq!(access_key_id, "AKIA1");
@@ -589,9 +820,15 @@ fn key_older_than_max_age_is_rotated_and_a_young_one_is_not() {
     let d = Desired::new(&spec, resolved(&["kubeflow"]));
     let mut observed = converged();
     observed.keys = vec![key("AKIA1", 0)];
-    let young = DiffOptions { now: 89 * 86_400, ..DiffOptions::default() };
+    let young = DiffOptions {
+        now: 89 * 86_400,
+        ..DiffOptions::default()
+    };
     assert!(!diff(&d, &observed, young).unwrap().has_changes());
-    let old = DiffOptions { now: 91 * 86_400, ..DiffOptions::default() };
+    let old = DiffOptions {
+        now: 91 * 86_400,
+        ..DiffOptions::default()
+    };
     assert!(ops(&diff(&d, &observed, old).unwrap()).contains(&"RetireAccessKey"));
 }
 
@@ -611,6 +848,13 @@ fn rotation_interrupted_before_the_secrets_changed_is_resumed() {
     tag_user(&mut observed, crate::plan::ROTATING_FROM_TAG, "AKIA1");
     tag_user(&mut observed, crate::plan::PENDING_KEY_TAG, "1990");
     let plan = diff(&desired(), &observed, DiffOptions::default()).unwrap();
-    assert_eq!(ops(&plan), ["DeleteAccessKey", "CreateAccessKey", "RetireAccessKey",
-        "UntagUser"]);
+    assert_eq!(
+        ops(&plan),
+        [
+            "DeleteAccessKey",
+            "CreateAccessKey",
+            "RetireAccessKey",
+            "UntagUser"
+        ]
+    );
 }

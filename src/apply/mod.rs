@@ -176,7 +176,7 @@ pub async fn apply_with_progress(
             .iter()
             .filter(|r| r.wave == wave && !r.changes.is_empty());
         if failed {
-            changes.extend(resources.flat_map(|r| skipped(r)));
+            changes.extend(resources.flat_map(skipped));
             continue;
         }
         let runs: Vec<_> = stream::iter(resources)

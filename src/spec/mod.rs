@@ -63,7 +63,7 @@ pub struct Metadata {
 }
 
 /// What access to grant, and to whom.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct AccessSpec {
     /// AWS region; when absent, the AWS configuration chain decides.
@@ -326,27 +326,6 @@ impl Default for NodePolicySpec {
     fn default() -> Self {
         Self {
             name: default_node_policy_name(),
-        }
-    }
-}
-impl Default for AccessSpec {
-    fn default() -> Self {
-        Self {
-            region: None,
-            cluster: None,
-            node_roles: None,
-            tags: BTreeMap::new(),
-            user: UserSpec::default(),
-            secret: SecretSpec::default(),
-            execution_role: RoleSpec::default(),
-            node_policy: NodePolicySpec::default(),
-            identity: IdentitySpec::default(),
-            permissions: PermissionMode::default(),
-            components: None,
-            buckets: Vec::new(),
-            endpoint_prefixes: Vec::new(),
-            rotation: RotationSpec::default(),
-            namespaces: None,
         }
     }
 }

@@ -152,9 +152,8 @@ fn namespace_checks(desired: &Desired, observed: &Observed) -> Vec<Check> {
                         "namespace `{}` is in scope but does not exist: it has no access",
                         t.namespace
                     ),
-                    format!(
-                        "create it, or take it out of `spec.namespaces`, then run `kfp-iam apply`"
-                    ),
+                    "create it, or take it out of `spec.namespaces`, then run `kfp-iam apply`"
+                        .to_owned(),
                 )),
             )
         })

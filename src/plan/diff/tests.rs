@@ -570,7 +570,7 @@ fn shared_trust_over_the_quota_is_a_blocker_suggesting_per_namespace_roles() {
     assert!(plan.blockers.is_empty(), "{:?}", plan.blockers);
     assert_eq!(
         ops(&plan).iter().filter(|o| **o == "CreateRole").count(),
-        60 + 0
+        60
     );
 }
 

@@ -32,7 +32,11 @@ use crate::spec::{MANAGED_BY_KEY, MANAGED_BY_VALUE};
 pub enum ApplyError {
     #[error("nothing was written: the plan has {} blocker(s):\n{}", .0.len(), render(.0))]
     Blocked(Vec<Blocker>),
-    #[error("{} of {} change(s) failed; run apply again to resume", .report.failed(), .report.changes.len())]
+    #[error(
+        "{} of {} change(s) failed; run apply again to resume",
+        .report.failed(),
+        .report.changes.len()
+    )]
     Partial { report: Box<ApplyReport> },
 }
 

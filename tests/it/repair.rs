@@ -85,7 +85,8 @@ async fn deleted_secret_fails_secret_present_and_apply_recreates_it() {
 async fn corrupted_key_id_fails_secret_key_works_and_apply_replaces_the_key() {
     damage_then_repair(&["secret-key-works"], |spec| async move {
         let api = secrets(&spec).await;
-        let patch = serde_json::json!({"stringData": {"AWS_ACCESS_KEY_ID": "AKIAXXXXXXXXCORRUPT"}});
+        let patch =
+            serde_json::json!({"stringData": {"AWS_ACCESS_KEY_ID": "AKIA0000000CORRUPTED"}});
         api.patch(
             &spec.spec.secret.name,
             &PatchParams::default(),

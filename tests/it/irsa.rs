@@ -305,6 +305,23 @@ async fn per_namespace_roles_are_created_and_removed_with_their_namespace() {
     assert!(roles[0].name.ends_with(&names[0]));
     assert_eq!(annotation(&names[1]).await, None);
     assert_eq!(apply_spec(&spec).await, (0, 0));
+
+    // destroy takes back the role and the annotation, and leaves the namespaces.
+    let file = crate::common::spec_file(&spec);
+    let out = crate::common::kfp_iam()
+        .args(["destroy", "--yes", "-f"])
+        .arg(file.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(aws.list_roles(&path).await.unwrap().is_empty());
+    assert_eq!(annotation(&names[0]).await, None);
+    let api: Api<Namespace> = Api::all(kube_client().await);
+    assert!(api.get_opt(&names[0]).await.unwrap().is_some());
 }
 
 #[tokio::test]

@@ -2,7 +2,9 @@
 //! to an exit code.
 
 use clap::Parser;
-use kfp_iam::cli::{Cli, Exit, run};
+use std::io::IsTerminal;
+
+use kfp_iam::cli::{Cli, ColorChoice, Exit, run};
 use tracing_subscriber::EnvFilter;
 
 fn main() -> std::process::ExitCode {
@@ -30,10 +32,27 @@ fn main() -> std::process::ExitCode {
         // Waiting on IAM's eventual consistency is always worth saying.
         EnvFilter::new(format!("{others},kfp_iam={level},kfp_iam::wait=info"))
     });
-    tracing_subscriber::fmt()
+    let ansi = match cli.color {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                && std::io::stderr().is_terminal()
+        }
+    };
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .init();
+        .with_ansi(ansi);
+    // At the default verbosity the only lines are notices for people: no timestamps.
+    match cli.verbose {
+        0 => logs
+            .without_time()
+            .with_target(false)
+            .with_level(false)
+            .init(),
+        _ => logs.init(),
+    }
 
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -93,6 +93,13 @@ impl Progress for Bar {
 
 /// What apply did, then the outputs users copy into their pipelines.
 pub fn render(report: &ApplyReport, paint: Paint) -> String {
+    let mut out = render_changes(report, paint);
+    render_outputs(report, paint, &mut out);
+    out
+}
+
+/// What a run did, change by change.
+pub fn render_changes(report: &ApplyReport, paint: Paint) -> String {
     let mut out = String::new();
     if report.changes.is_empty() {
         out.push_str("No changes: AWS and Kubernetes already match the spec.\n");
@@ -112,6 +119,10 @@ pub fn render(report: &ApplyReport, paint: Paint) -> String {
             out.push_str(&format!("         {error}\n"));
         }
     }
+    out
+}
+
+fn render_outputs(report: &ApplyReport, paint: Paint, out: &mut String) {
     let o = &report.outputs;
     let none = "-".to_owned();
     out.push_str("\nOutputs:\n");
@@ -136,5 +147,4 @@ pub fn render(report: &ApplyReport, paint: Paint) -> String {
         "  node roles granted: {}\n",
         o.node_roles.join(", ")
     ));
-    out
 }

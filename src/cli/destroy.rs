@@ -4,7 +4,7 @@ use std::io::{BufRead, IsTerminal, Write};
 
 use clap::Args;
 
-use super::apply::render as render_report;
+use super::apply::render_changes;
 use super::output::{Format, Paint, document, print, print_document};
 use super::plan::render_resources;
 use super::{Exit, SpecSource, connect};
@@ -81,7 +81,7 @@ pub async fn run(args: DestroyArgs, color: bool) -> anyhow::Result<Exit> {
         }
     };
     match args.output {
-        Format::Human => print(&render_report(report, Paint(color)))?,
+        Format::Human => print(&render_changes(report, Paint(color)))?,
         format => print_document(format, &document("DestroyReport", report)?)?,
     }
     result?;

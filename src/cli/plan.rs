@@ -58,6 +58,12 @@ pub async fn run(args: PlanArgs, color: bool) -> anyhow::Result<Exit> {
             &document("Plan", &PlanOutput { plan: &plan, calls })?,
         )?,
     }
+    if !plan.blockers.is_empty() {
+        anyhow::bail!(
+            "the plan has {} blocker(s); apply would refuse to run until they are resolved",
+            plan.blockers.len()
+        );
+    }
     Ok(match (args.detailed_exitcode, plan.has_changes()) {
         (true, true) => Exit::ChangesPending,
         _ => Exit::Success,

@@ -245,7 +245,9 @@ impl Change {
     pub fn summary(&self) -> String {
         match self {
             Self::CreateUser { user, .. } => format!("create IAM user `{user}`"),
-            Self::TagUser { user, .. } => format!("tag IAM user `{user}` as managed by kfp-iam"),
+            Self::TagUser { user, tags } => {
+                format!("tag IAM user `{user}` with {}", tag_list(tags))
+            }
             Self::AttachUserPolicy { policy_arn, .. } => format!("attach `{policy_arn}`"),
             Self::DetachUserPolicy { policy_arn, .. } => format!("detach `{policy_arn}`"),
             Self::CreateAccessKey {
@@ -314,7 +316,9 @@ impl Change {
                 format!("label Secret `{namespace}/{secret}` as managed by kfp-iam")
             }
             Self::CreateRole { role, .. } => format!("create IAM role `{role}`"),
-            Self::TagRole { role, .. } => format!("tag IAM role `{role}` as managed by kfp-iam"),
+            Self::TagRole { role, tags } => {
+                format!("tag IAM role `{role}` with {}", tag_list(tags))
+            }
             Self::UpdateTrust { .. } => "update the trust policy".into(),
             Self::AttachRolePolicy { policy_arn, .. } => format!("attach `{policy_arn}`"),
             Self::DetachRolePolicy { policy_arn, .. } => format!("detach `{policy_arn}`"),
@@ -342,6 +346,11 @@ impl Change {
             _ => None,
         }
     }
+}
+
+fn tag_list(tags: &BTreeMap<String, String>) -> String {
+    let pairs: Vec<String> = tags.iter().map(|(k, v)| format!("`{k}={v}`")).collect();
+    pairs.join(", ")
 }
 
 /// The plan for one resource.

@@ -215,7 +215,11 @@ impl Default for IdentitySpec {
 
 /// Which namespaces' pipelines get access.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(untagged)]
+#[serde(
+    untagged,
+    expecting = "`spec.namespaces` to be a list of namespace names, `{selector: LABELS}` or \
+                 `{profiles: all}`"
+)]
 pub enum NamespaceScope {
     /// These namespaces.
     Names(Vec<String>),

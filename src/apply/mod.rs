@@ -19,7 +19,7 @@ use tracing::{Instrument, info, info_span, warn};
 use crate::aws::{Aws, AwsError, CallCounts, ErrorKind};
 use crate::kube::{Kube, KubeError};
 use crate::plan::{
-    ACCESS_KEY_ID_KEY, ACCESS_LABEL, Blocker, CONCURRENCY, Change, Desired, Observed,
+    ACCESS_KEY_ID_KEY, ACCESS_LABEL, Blocker, CONCURRENCY, Change, Desired, KEYS_TAG, Observed,
     PENDING_KEY_TAG, Plan, ROLE_ARN_ANNOTATION, ResourceKind, ResourcePlan, SECRET_ACCESS_KEY_KEY,
     key_in_secret,
 };
@@ -148,7 +148,10 @@ pub async fn apply(
     aws: &impl Aws,
     kube: &impl Kube,
 ) -> Result<ApplyReport, ApplyError> {
-    apply_with_progress(plan, desired, observed, aws, kube, &Silent).await
+    Box::pin(apply_with_progress(
+        plan, desired, observed, aws, kube, &Silent,
+    ))
+    .await
 }
 
 /// [`apply`], reporting each finished change to `progress`.
@@ -298,6 +301,13 @@ async fn run_resource(
     .await
 }
 
+/// The labels of a Secret kfp-iam writes for the spec named `access`.
+fn secret_labels(access: &str) -> BTreeMap<String, String> {
+    let mut labels = managed_labels();
+    labels.insert(ACCESS_LABEL.to_owned(), access.to_owned());
+    labels
+}
+
 fn managed_labels() -> BTreeMap<String, String> {
     BTreeMap::from([(MANAGED_BY_KEY.to_owned(), MANAGED_BY_VALUE.to_owned())])
 }
@@ -330,7 +340,8 @@ async fn execute(
             user,
             namespace,
             secret,
-        } => store_new_key(user, namespace, secret, aws, kube).await?,
+            access,
+        } => store_new_key(user, (namespace, secret), &secret_labels(access), aws, kube).await?,
         Change::DeleteAccessKey {
             user,
             access_key_id,
@@ -379,8 +390,13 @@ async fn execute(
             Err(e) if e.is_not_found() => {}
             other => other?,
         },
-        Change::LabelSecret { namespace, secret } => {
-            kube.apply_secret(namespace, secret, &managed_labels(), &BTreeMap::new())
+        Change::LabelSecret {
+            namespace,
+            secret,
+            access,
+        } => {
+            let labels = secret_labels(access);
+            kube.apply_secret(namespace, secret, &labels, &BTreeMap::new())
                 .await?
         }
         Change::CreateRole {
@@ -402,6 +418,7 @@ async fn execute(
             from_namespace,
             namespace,
             secret,
+            access,
         } => {
             let source = kube.get_secret(from_namespace, secret).await?;
             let from = format!("{from_namespace}/{secret}");
@@ -416,7 +433,7 @@ async fn execute(
                 ),
                 (SECRET_ACCESS_KEY_KEY.to_owned(), pair.secret_access_key),
             ]);
-            kube.apply_secret(namespace, secret, &managed_labels(), &data)
+            kube.apply_secret(namespace, secret, &secret_labels(access), &data)
                 .await?
         }
         Change::CreateOidcProvider {
@@ -539,11 +556,13 @@ async fn delete_role(role: &str, aws: &impl Aws) -> Result<(), WriteError> {
 
 /// Creates a key and writes it into the Secret; deletes the key again if the write fails.
 /// The user carries [`PENDING_KEY_TAG`] from before the key exists until it is stored, so a
-/// run killed in between leaves a mark the next run uses to delete the orphan.
+/// run killed in between leaves a mark the next run uses to delete the orphan; once stored,
+/// the key joins the ids in [`KEYS_TAG`], the keys kfp-iam made and may delete when no Secret
+/// holds them any more.
 async fn store_new_key(
     user: &str,
-    namespace: &str,
-    secret: &str,
+    (namespace, secret): (&str, &str),
+    labels: &BTreeMap<String, String>,
     aws: &impl Aws,
     kube: &impl Kube,
 ) -> Result<(), WriteError> {
@@ -551,7 +570,23 @@ async fn store_new_key(
     let since = since.map(|d| d.as_secs()).unwrap_or_default().to_string();
     aws.tag_user(user, &BTreeMap::from([(PENDING_KEY_TAG.to_owned(), since)]))
         .await?;
-    stored_key(user, namespace, secret, aws, kube).await?;
+    let id = stored_key(user, namespace, secret, labels, aws, kube).await?;
+
+    let existing = aws.list_access_keys(user).await?;
+    let mut ours: Vec<String> = aws
+        .get_user(user)
+        .await?
+        .and_then(|u| {
+            u.tags
+                .get(KEYS_TAG)
+                .map(|t| t.split_whitespace().map(str::to_owned).collect())
+        })
+        .unwrap_or_default();
+    ours.push(id);
+    ours.retain(|k| existing.iter().any(|e| &e.id == k));
+    ours.dedup();
+    let tags = BTreeMap::from([(KEYS_TAG.to_owned(), ours.join(" "))]);
+    aws.tag_user(user, &tags).await?;
     aws.untag_user(user, &[PENDING_KEY_TAG.to_owned()]).await?;
     Ok(())
 }
@@ -560,9 +595,10 @@ async fn stored_key(
     user: &str,
     namespace: &str,
     secret: &str,
+    labels: &BTreeMap<String, String>,
     aws: &impl Aws,
     kube: &impl Kube,
-) -> Result<(), WriteError> {
+) -> Result<String, WriteError> {
     let key = aws.create_access_key(user).await?;
     let data = BTreeMap::from([
         (
@@ -574,11 +610,8 @@ async fn stored_key(
             key.secret_access_key.clone(),
         ),
     ]);
-    let Err(write) = kube
-        .apply_secret(namespace, secret, &managed_labels(), &data)
-        .await
-    else {
-        return Ok(());
+    let Err(write) = kube.apply_secret(namespace, secret, labels, &data).await else {
+        return Ok(key.access_key_id);
     };
     // The new key is useless without the Secret; do not leave it behind.
     if let Err(cleanup) = aws.delete_access_key(user, &key.access_key_id).await {

@@ -31,8 +31,8 @@ pub struct DestroyArgs {
 pub async fn run(args: DestroyArgs, color: bool) -> anyhow::Result<Exit> {
     let spec = args.source.load()?;
     let (aws, kube) = connect(&spec).await?;
-    let desired = Desired::new(&spec, resolve(&spec, &aws, &kube).await?);
-    let observed = observe(&desired, &aws, &kube).await?;
+    let desired = Desired::new(&spec, Box::pin(resolve(&spec, &aws, &kube)).await?);
+    let observed = Box::pin(observe(&desired, &aws, &kube)).await?;
     let provider_in_use = match &observed.provider {
         Some(provider) => {
             let ours: Vec<&str> = observed

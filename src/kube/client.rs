@@ -167,21 +167,31 @@ impl Kube for KubeClient {
         }
     }
 
-    async fn list_secrets(&self, name: &str) -> Result<Vec<(String, SecretState)>> {
+    async fn list_secrets(
+        &self,
+        field_selector: Option<&str>,
+        label_selector: Option<&str>,
+    ) -> Result<Vec<(String, String, SecretState)>> {
         self.counter.read();
         let api: Api<Secret> = Api::all(self.client.clone());
-        let params = ListParams::default().fields(&format!("metadata.name={name}"));
+        let mut params = ListParams::default();
+        if let Some(fields) = field_selector {
+            params = params.fields(fields);
+        }
+        if let Some(labels) = label_selector {
+            params = params.labels(labels);
+        }
+        let what = field_selector.or(label_selector).unwrap_or("*");
         let list = self
-            .retrying("list secrets", name, || api.list(&params))
+            .retrying("list secrets", what, || api.list(&params))
             .await?;
         Ok(list
             .items
             .into_iter()
             .map(|s| {
-                (
-                    s.metadata.namespace.clone().unwrap_or_default(),
-                    secret_state(s),
-                )
+                let namespace = s.metadata.namespace.clone().unwrap_or_default();
+                let name = s.metadata.name.clone().unwrap_or_default();
+                (namespace, name, secret_state(s))
             })
             .collect())
     }

@@ -116,11 +116,13 @@ pub trait Kube: Send + Sync {
     /// Deletes a Secret; a missing one is not an error.
     fn delete_secret(&self, namespace: &str, name: &str)
     -> impl Future<Output = Result<()>> + Send;
-    /// Every Secret called `name`, in all namespaces: one call for any number of namespaces.
+    /// Secrets in all namespaces matching a field and a label selector, as
+    /// (namespace, name, state): one call for any number of namespaces.
     fn list_secrets(
         &self,
-        name: &str,
-    ) -> impl Future<Output = Result<Vec<(String, SecretState)>>> + Send;
+        field_selector: Option<&str>,
+        label_selector: Option<&str>,
+    ) -> impl Future<Output = Result<Vec<(String, String, SecretState)>>> + Send;
     /// Namespace names, all or those matching a label selector.
     fn list_namespaces(
         &self,

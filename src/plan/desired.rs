@@ -101,6 +101,8 @@ pub struct Desired {
 
     /// The generated pipeline permissions (scoped mode), attached to the user or roles.
     pub pipeline_policy: Option<ManagedPolicy>,
+    /// Where that policy lives, in every mode, so a spec leaving scoped mode removes it.
+    pub pipeline_policy_arn: String,
     pub permissions: PermissionMode,
     /// Components in scope (all of them unless the spec narrows it).
     pub components: Vec<Component>,
@@ -195,12 +197,14 @@ impl Desired {
             endpoint_prefixes: s.endpoint_prefixes.clone(),
         };
         let scoped = s.permissions == PermissionMode::Scoped;
+        let policy_name = format!("kfp-iam-{}-pipeline", spec.metadata.name);
+        let pipeline_policy_arn = format!(
+            "arn:{partition}:iam::{}:policy{role_path}{policy_name}",
+            resolved.account
+        );
         let pipeline_policy = scoped.then(|| {
-            let name = format!("kfp-iam-{}-pipeline", spec.metadata.name);
-            let arn = format!(
-                "arn:{partition}:iam::{}:policy{role_path}{name}",
-                resolved.account
-            );
+            let name = policy_name.clone();
+            let arn = pipeline_policy_arn.clone();
             let document = generate::pipeline_policy(&scope).to_value();
             ManagedPolicy {
                 name,
@@ -288,6 +292,7 @@ impl Desired {
             trust_statements,
             execution_policy: scoped.then(|| generate::execution_role_policy(&scope).to_value()),
             pipeline_policy,
+            pipeline_policy_arn,
             node_roles: resolved.node_roles,
             node_policy_name: s.node_policy.name.clone(),
             node_policy,

@@ -180,6 +180,20 @@ pub fn diff(
             }
             resources.push(user);
             resources.extend(keys.resources);
+            for (namespace, secret) in &observed.stale_secrets {
+                let name = format!("{namespace}/{secret}");
+                let change = Change::DeleteSecret {
+                    namespace: namespace.clone(),
+                    secret: secret.clone(),
+                };
+                resources.push(resource(
+                    2,
+                    ResourceKind::Secret,
+                    &name,
+                    Action::Update,
+                    vec![change],
+                ));
+            }
         }
         IdentityMode::Irsa | IdentityMode::PodIdentity => {
             resources.extend(diff_provider(desired, observed, &mut blockers));
@@ -224,7 +238,20 @@ pub fn diff(
 }
 
 fn diff_pipeline_policy(desired: &Desired, observed: &Observed) -> Option<ResourcePlan> {
-    let policy = desired.pipeline_policy.as_ref()?;
+    let Some(policy) = desired.pipeline_policy.as_ref() else {
+        // Left over from scoped mode: removed once everything has let go of it.
+        observed.pipeline_policy.as_ref()?;
+        let arn = desired.pipeline_policy_arn.clone();
+        let name = arn.rsplit('/').next().unwrap_or_default().to_owned();
+        let change = Change::DeleteManagedPolicy { arn };
+        return Some(resource(
+            4,
+            ResourceKind::PipelinePolicy,
+            &name,
+            Action::Update,
+            vec![change],
+        ));
+    };
     let kind = ResourceKind::PipelinePolicy;
     let plan = match &observed.pipeline_policy {
         None => resource(
@@ -653,6 +680,16 @@ fn diff_execution_role(
 ) -> Result<ResourcePlan, PlanError> {
     let mut plan = plan_execution_role(desired, observed, options, blockers)?;
     let Some(wanted) = &desired.execution_policy else {
+        // Left over from scoped mode.
+        if observed.execution_policy.is_some() && plan.action != Action::Blocked {
+            plan.changes.push(Change::DeleteInlinePolicy {
+                role: desired.role.clone(),
+                policy_name: super::desired::EXECUTION_POLICY_NAME.into(),
+            });
+            if plan.action == Action::NoChange {
+                plan.action = Action::Update;
+            }
+        }
         return Ok(plan);
     };
     if plan.action == Action::Blocked {

@@ -10,7 +10,7 @@
 
 use std::collections::BTreeSet;
 
-use super::desired::Desired;
+use super::desired::{ACCESS_LABEL, Desired};
 use super::diff::{DiffOptions, blocker, is_owned, resource, unowned_reason};
 use super::observed::{KeyHealth, Observed};
 use super::{Action, Blocker, Change, ResourceKind, ResourcePlan};
@@ -19,6 +19,9 @@ use super::{Action, Blocker, Change, ResourceKind, ResourcePlan};
 pub const PENDING_KEY_TAG: &str = "kfp-iam.io/key-pending-since";
 /// User tag set during a rotation: the id of the key being replaced.
 pub const ROTATING_FROM_TAG: &str = "kfp-iam.io/rotating-from";
+/// User tag listing the ids of the keys kfp-iam created, space-separated: a key in it that
+/// no Secret holds any more is kfp-iam's to delete; a key not in it was made by someone else.
+pub const KEYS_TAG: &str = "kfp-iam.io/keys";
 /// Clock skew allowed between this machine and IAM's key creation dates.
 const SKEW_SECONDS: i64 = 300;
 
@@ -55,6 +58,10 @@ pub fn diff_keys(
         .get(PENDING_KEY_TAG)
         .and_then(|t| t.parse::<i64>().ok());
     let rotating_from = tags.get(ROTATING_FROM_TAG).cloned();
+    let ours: BTreeSet<&str> = tags
+        .get(KEYS_TAG)
+        .map(|t| t.split_whitespace().collect())
+        .unwrap_or_default();
     let held: BTreeSet<&str> = observed
         .secrets
         .iter()
@@ -82,7 +89,10 @@ pub fn diff_keys(
         let after_pending =
             pending_since.is_some_and(|p| k.created.is_some_and(|c| c >= p - SKEW_SECONDS));
         !held.contains(k.id.as_str())
-            && (after_pending || rotate || rotating_from.as_deref() == Some(k.id.as_str()))
+            && (after_pending
+                || rotate
+                || ours.contains(k.id.as_str())
+                || rotating_from.as_deref() == Some(k.id.as_str()))
     };
     let orphans: Vec<&str> = observed
         .keys
@@ -276,12 +286,32 @@ fn secrets(
             Action::Create
         };
         let (namespace, secret_ref) = (secret.namespace.clone(), secret_name.clone());
-        let label = match owned {
-            Some(false) => vec![Change::LabelSecret {
+        let access = desired.spec_name.clone();
+        let spec_label = secret
+            .state
+            .as_ref()
+            .and_then(|s| s.labels.get(ACCESS_LABEL));
+        if let Some(other) = spec_label.filter(|l| **l != access && !options.adopt) {
+            blockers.push(blocker(
+                kind,
+                &name,
+                format!(
+                    "Secret `{name}` holds the key of kfp-iam spec `{other}`; give this spec \
+                 another `spec.secret.name`, or pass --adopt to take the Secret over"
+                ),
+            ));
+            plan.resources
+                .push(resource(2, kind, &name, Action::Blocked, Vec::new()));
+            continue;
+        }
+        let relabel = owned == Some(false) || (owned == Some(true) && spec_label != Some(&access));
+        let label = match relabel {
+            true => vec![Change::LabelSecret {
                 namespace: namespace.clone(),
                 secret: secret_ref.clone(),
+                access: access.clone(),
             }],
-            _ => Vec::new(),
+            false => Vec::new(),
         };
         if secret.health.is_working() && !rotating {
             plan.resources.push(resource(2, kind, &name, action, label));
@@ -292,6 +322,7 @@ fn secrets(
                 from_namespace: from.clone(),
                 namespace,
                 secret: secret_ref,
+                access,
             };
             plan.resources
                 .push(resource(3, kind, &name, action, vec![change]));
@@ -333,6 +364,7 @@ fn secrets(
             user: user.clone(),
             namespace: namespace.clone(),
             secret: secret_ref,
+            access,
         });
         source = Some(namespace);
         creates = true;

@@ -21,7 +21,7 @@ pub use desired::{
     Target, default_service_account,
 };
 pub use diff::{DiffOptions, TRUST_QUOTA, diff, merge_trust, same_document};
-pub use keys::{PENDING_KEY_TAG, ROTATING_FROM_TAG};
+pub use keys::{KEYS_TAG, PENDING_KEY_TAG, ROTATING_FROM_TAG};
 pub use observed::{
     CONCURRENCY, KeyHealth, Observed, ObservedNodeRole, ObservedRole, ObservedSecret, key_health,
     key_in_secret, observe,
@@ -110,17 +110,19 @@ pub enum Change {
         user: String,
         policy_arn: String,
     },
-    /// Creates a key and writes it straight into the Secret.
+    /// Creates a key and writes it straight into the Secret, labelled for spec `access`.
     CreateAccessKey {
         user: String,
         namespace: String,
         secret: String,
+        access: String,
     },
     /// Copies the working key from one namespace's Secret into another's.
     CopyAccessKey {
         from_namespace: String,
         namespace: String,
         secret: String,
+        access: String,
     },
     DeleteAccessKey {
         user: String,
@@ -170,10 +172,11 @@ pub enum Change {
     DeleteManagedPolicy {
         arn: String,
     },
-    /// Puts the ownership label on an adopted Secret that already holds a working key.
+    /// Puts the ownership labels on a Secret that already holds a working key.
     LabelSecret {
         namespace: String,
         secret: String,
+        access: String,
     },
     CreateRole {
         role: String,
@@ -254,6 +257,7 @@ impl Change {
                 user,
                 namespace,
                 secret,
+                ..
             } => format!(
                 "create an access key for `{user}` and store it in Secret \
                  `{namespace}/{secret}` (values redacted)"
@@ -262,6 +266,7 @@ impl Change {
                 from_namespace,
                 namespace,
                 secret,
+                ..
             } => format!(
                 "copy the working key from `{from_namespace}/{secret}` into \
                  `{namespace}/{secret}` (values redacted)"
@@ -312,7 +317,9 @@ impl Change {
             } => {
                 format!("delete access key `{access_key_id}` ({reason})")
             }
-            Self::LabelSecret { namespace, secret } => {
+            Self::LabelSecret {
+                namespace, secret, ..
+            } => {
                 format!("label Secret `{namespace}/{secret}` as managed by kfp-iam")
             }
             Self::CreateRole { role, .. } => format!("create IAM role `{role}`"),
@@ -478,8 +485,9 @@ pub async fn plan(
     kube: &impl Kube,
     options: DiffOptions,
 ) -> Result<(Desired, Observed, Plan), PlanError> {
-    let desired = Desired::new(spec, resolve(spec, aws, kube).await?);
-    let observed = observe(&desired, aws, kube).await?;
+    // Boxed: the reads are large futures, and callers may run on small test-thread stacks.
+    let desired = Desired::new(spec, Box::pin(resolve(spec, aws, kube)).await?);
+    let observed = Box::pin(observe(&desired, aws, kube)).await?;
     let plan = diff(&desired, &observed, options)?;
     Ok((desired, observed, plan))
 }

@@ -90,6 +90,8 @@ pub struct Observed {
     pub keys: Vec<AccessKeyInfo>,
     /// One per namespace in scope, in access-key mode.
     pub secrets: Vec<ObservedSecret>,
+    /// Secrets kfp-iam wrote for this spec that are out of scope now, as (namespace, name).
+    pub stale_secrets: Vec<(String, String)>,
     pub provider: Option<OidcProvider>,
     /// Desired pipeline roles that exist, by name.
     pub pipeline_roles: BTreeMap<String, ObservedRole>,
@@ -176,23 +178,22 @@ pub async fn observe(
             _ => observe_pipeline_roles(desired, aws, kube).await,
         }
     };
+    // Read in every mode: a spec that left scoped mode must take its documents back.
     let scoped = async {
-        let pipeline = match &desired.pipeline_policy {
-            Some(p) => aws.get_managed_policy_document(&p.arn).await?,
-            None => None,
+        let (pipeline, execution) = futures::future::join(
+            aws.get_managed_policy_document(&desired.pipeline_policy_arn),
+            aws.get_role_inline_policy(&desired.role, EXECUTION_POLICY_NAME),
+        )
+        .await;
+        let missing_is_none = |r: Result<Option<String>, crate::aws::AwsError>| match r {
+            Err(e) if e.is_not_found() => Ok(None),
+            other => other,
         };
-        let execution = match &desired.execution_policy {
-            Some(_) => aws
-                .get_role_inline_policy(&desired.role, EXECUTION_POLICY_NAME)
-                .await
-                .or_else(|e| if e.is_not_found() { Ok(None) } else { Err(e) })?,
-            None => None,
-        };
-        Ok::<_, PlanError>((pipeline, execution))
+        Ok::<_, PlanError>((missing_is_none(pipeline)?, missing_is_none(execution)?))
     };
-    let (namespaces, execution_role, node_roles, identity) =
-        futures::future::try_join4(namespaces, execution_role, nodes, identity).await?;
-    let (pipeline_policy, execution_policy) = scoped.await?;
+    let everything = futures::future::try_join4(namespaces, execution_role, nodes, identity);
+    let ((namespaces, execution_role, node_roles, identity), (pipeline_policy, execution_policy)) =
+        futures::future::try_join(everything, scoped).await?;
     let (role, role_policies) = match execution_role {
         Some(o) => (Some(o.role), o.policies),
         None => (None, Vec::new()),
@@ -233,8 +234,18 @@ async fn observe_access_key(
         .await?;
         Ok((user, policies, keys))
     };
-    let ((user, user_policies, keys), found) =
-        futures::future::try_join(aws_reads, read_secrets(desired, kube)).await?;
+    let label = format!("{ACCESS_LABEL}={}", desired.spec_name);
+    let labelled = async { Ok::<_, PlanError>(kube.list_secrets(None, Some(&label)).await?) };
+    let ((user, user_policies, keys), found, labelled) =
+        futures::future::try_join3(aws_reads, read_secrets(desired, kube), labelled).await?;
+    let in_scope = |ns: &str, name: &str| {
+        name == desired.secret_name && desired.targets.iter().any(|t| t.namespace == ns)
+    };
+    let stale_secrets: Vec<(String, String)> = labelled
+        .into_iter()
+        .filter(|(ns, name, _)| !in_scope(ns, name))
+        .map(|(ns, name, _)| (ns, name))
+        .collect();
 
     // One STS call per distinct key, however many Secrets hold it.
     let mut health_of: HashMap<Option<(String, String)>, KeyHealth> = HashMap::new();
@@ -265,6 +276,7 @@ async fn observe_access_key(
         user_policies,
         keys,
         secrets,
+        stale_secrets,
         ..Observed::default()
     })
 }
@@ -275,7 +287,12 @@ async fn read_secrets(
 ) -> Result<HashMap<String, SecretState>, PlanError> {
     let name = &desired.secret_name;
     if desired.targets.len() > LIST_SECRETS_ABOVE {
-        return Ok(kube.list_secrets(name).await?.into_iter().collect());
+        let field = format!("metadata.name={name}");
+        let found = kube.list_secrets(Some(&field), None).await?;
+        return Ok(found
+            .into_iter()
+            .map(|(ns, _, state)| (ns, state))
+            .collect());
     }
     let found = stream::iter(&desired.targets)
         .map(|t| async move {

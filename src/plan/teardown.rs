@@ -69,6 +69,19 @@ pub fn teardown(desired: &Desired, observed: &Observed, provider_in_use: bool) -
         });
     }
 
+    for (namespace, secret) in &observed.stale_secrets {
+        let name = format!("{namespace}/{secret}");
+        resources.push(delete(
+            0,
+            ResourceKind::Secret,
+            &name,
+            Change::DeleteSecret {
+                namespace: namespace.clone(),
+                secret: secret.clone(),
+            },
+        ));
+    }
+
     // Wave 1: identities and policies.
     if let Some(user) = &observed.user {
         resources.push(match is_owned(&user.tags) {
@@ -132,15 +145,11 @@ pub fn teardown(desired: &Desired, observed: &Observed, provider_in_use: bool) -
 
     // Wave 2: the pipeline policy, detached by now, and the provider, once no role of ours
     // trusts it.
-    if let (Some(policy), Some(_)) = (&desired.pipeline_policy, &observed.pipeline_policy) {
-        resources.push(delete(
-            2,
-            ResourceKind::PipelinePolicy,
-            &policy.name,
-            Change::DeleteManagedPolicy {
-                arn: policy.arn.clone(),
-            },
-        ));
+    if observed.pipeline_policy.is_some() {
+        let arn = desired.pipeline_policy_arn.clone();
+        let name = arn.rsplit('/').next().unwrap_or_default().to_owned();
+        let change = Change::DeleteManagedPolicy { arn };
+        resources.push(delete(2, ResourceKind::PipelinePolicy, &name, change));
     }
     if let Some(provider) = &observed.provider {
         resources.push(match is_owned(&provider.tags) && !provider_in_use {

@@ -86,8 +86,9 @@ pub async fn verify(
     aws: &impl Aws,
     kube: &impl Kube,
 ) -> Result<VerifyReport, PlanError> {
-    let desired = Desired::new(spec, resolve(spec, aws, kube).await?);
-    let observed = observe(&desired, aws, kube).await?;
+    // Boxed: the reads are large futures, and callers may run on small test-thread stacks.
+    let desired = Desired::new(spec, Box::pin(resolve(spec, aws, kube)).await?);
+    let observed = Box::pin(observe(&desired, aws, kube)).await?;
 
     let mut checks = namespace_checks(&desired, &observed);
     match desired.mode {

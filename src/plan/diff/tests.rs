@@ -52,6 +52,13 @@ fn owned_tags() -> BTreeMap<String, String> {
     BTreeMap::from([(MANAGED_BY_KEY.to_owned(), MANAGED_BY_VALUE.to_owned())])
 }
 
+/// Labels of a Secret kfp-iam wrote for the default spec.
+fn secret_labels() -> BTreeMap<String, String> {
+    let mut labels = owned_tags();
+    labels.insert(ACCESS_LABEL.to_owned(), Spec::default().metadata.name);
+    labels
+}
+
 /// The state right after a successful apply of the default spec.
 fn converged() -> Observed {
     let d = desired();
@@ -71,7 +78,7 @@ fn converged() -> Observed {
         secrets: vec![ObservedSecret {
             namespace: "kubeflow".into(),
             state: Some(SecretState {
-                labels: owned_tags(),
+                labels: secret_labels(),
                 ..Default::default()
             }),
             health: KeyHealth::Working {
@@ -857,4 +864,48 @@ fn rotation_interrupted_before_the_secrets_changed_is_resumed() {
             "UntagUser"
         ]
     );
+}
+
+#[test]
+fn key_kfp_iam_made_that_no_secret_holds_any_more_is_replaced_and_deleted() {
+    let mut observed = converged();
+    tag_user(&mut observed, crate::plan::KEYS_TAG, "AKIA1");
+    observed.secrets[0].state = None;
+    observed.secrets[0].health = KeyHealth::Missing;
+    let plan = diff(&desired(), &observed, DiffOptions::default()).unwrap();
+    assert_eq!(ops(&plan), ["DeleteAccessKey", "CreateAccessKey"]);
+}
+
+#[test]
+fn secret_holding_another_specs_key_blocks_without_adopt() {
+    let mut observed = converged();
+    let labels = &mut observed.secrets[0].state.as_mut().unwrap().labels;
+    labels.insert(ACCESS_LABEL.into(), "other-spec".into());
+    let plan = diff(&desired(), &observed, DiffOptions::default()).unwrap();
+    assert!(
+        plan.blockers[0].reason.contains("`other-spec`"),
+        "{:?}",
+        plan.blockers
+    );
+}
+
+#[test]
+fn secrets_left_out_of_scope_are_deleted() {
+    let mut observed = converged();
+    observed
+        .stale_secrets
+        .push(("team-b".into(), "aws-secret".into()));
+    let plan = diff(&desired(), &observed, DiffOptions::default()).unwrap();
+    assert_eq!(ops(&plan), ["DeleteSecret"]);
+}
+
+#[test]
+fn leaving_scoped_mode_takes_back_the_generated_documents() {
+    let mut observed = converged();
+    observed.execution_policy = Some("{}".into());
+    observed.pipeline_policy = Some("{}".into());
+    let plan = diff(&desired(), &observed, DiffOptions::default()).unwrap();
+    assert_eq!(ops(&plan), ["DeleteManagedPolicy", "DeleteInlinePolicy"]);
+    let policy = of_kind(&plan, ResourceKind::PipelinePolicy);
+    assert_eq!(policy.wave, 4, "after every identity let go of it");
 }

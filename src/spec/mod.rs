@@ -352,9 +352,15 @@ impl Default for Spec {
 impl Spec {
     /// Parses a YAML document; `origin` names it in errors (a path, or `-` for stdin).
     pub fn from_yaml(text: &str, origin: &str) -> Result<Self, SpecError> {
-        serde_saphyr::from_str(text).map_err(|e| SpecError::Parse {
-            path: origin.into(),
-            message: e.to_string(),
+        serde_saphyr::from_str(text).map_err(|e| {
+            // The plain message already carries line and column; the source snippet that
+            // the parser can add would repeat it under a made-up file name.
+            let message = e.without_snippet().to_string();
+            let message = message.trim_start_matches("error: ").to_owned();
+            SpecError::Parse {
+                path: origin.into(),
+                message,
+            }
         })
     }
 

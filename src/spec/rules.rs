@@ -211,10 +211,7 @@ fn check_identity(spec: &Spec, check: &mut Check<'_>) {
             }
         }
         Some(NamespaceScope::Selector { selector }) => {
-            let ok = !selector.trim().is_empty()
-                && selector
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "-_./=!,() ".contains(c));
+            let ok = is_label_selector(selector);
             check(
                 ok,
                 "spec.namespaces.selector",
@@ -268,6 +265,80 @@ fn check_scope(spec: &Spec, check: &mut Check<'_>) {
             "must be the start of a SageMaker endpoint name: 1-63 letters, digits and -",
         );
     }
+}
+
+/// A Kubernetes label selector: requirements separated by commas, each `key`, `!key`,
+/// `key=value`, `key==value`, `key!=value`, `key in (a,b)` or `key notin (a,b)`.
+fn is_label_selector(selector: &str) -> bool {
+    // Commas inside parentheses belong to a set, not between requirements.
+    let mut requirements = Vec::new();
+    let (mut depth, mut start) = (0i32, 0);
+    for (i, c) in selector.char_indices() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth -= 1,
+            ',' if depth == 0 => {
+                requirements.push(&selector[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+        if depth < 0 {
+            return false;
+        }
+    }
+    requirements.push(&selector[start..]);
+    depth == 0 && requirements.iter().all(|r| is_requirement(r.trim()))
+}
+
+fn is_requirement(r: &str) -> bool {
+    let is_value = |v: &str| {
+        let v = v.trim();
+        v.len() <= 63
+            && v.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+            && v.chars().next().is_none_or(|c| c.is_ascii_alphanumeric())
+            && v.chars().last().is_none_or(|c| c.is_ascii_alphanumeric())
+    };
+    let is_set = |s: &str| {
+        let s = s.trim();
+        s.starts_with('(') && s.ends_with(')') && s[1..s.len() - 1].split(',').all(is_value)
+    };
+    if let Some(key) = r.strip_prefix('!') {
+        return is_label_key(key.trim());
+    }
+    for op in ["!=", "==", "="] {
+        if let Some((key, value)) = r.split_once(op) {
+            return is_label_key(key.trim()) && is_value(value);
+        }
+    }
+    for op in [" notin ", " in "] {
+        if let Some((key, set)) = r.split_once(op) {
+            return is_label_key(key.trim()) && is_set(set);
+        }
+    }
+    is_label_key(r)
+}
+
+/// `[prefix/]name`: a DNS subdomain prefix and a name of at most 63 characters.
+fn is_label_key(key: &str) -> bool {
+    let (prefix, name) = match key.split_once('/') {
+        Some((prefix, name)) => (Some(prefix), name),
+        None => (None, key),
+    };
+    prefix.is_none_or(is_dns_subdomain)
+        && (1..=63).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        && name
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphanumeric())
+        && name
+            .chars()
+            .last()
+            .is_some_and(|c| c.is_ascii_alphanumeric())
 }
 
 fn is_bucket_name(s: &str) -> bool {
@@ -577,6 +648,23 @@ mod tests {
             s.spec.buckets = vec!["ok-bucket".into(), "Bad_Bucket".into()];
         });
         assert_eq!(field, "spec.buckets[1]");
+    }
+
+    #[test]
+    fn label_selectors_follow_kubernetes_syntax() {
+        for good in [
+            "team=ml",
+            "team==ml,env!=dev",
+            "kubeflow.org/profile",
+            "!legacy",
+            "env in (prod, staging),tier notin (free)",
+            "app.kubernetes.io/part-of=kubeflow",
+        ] {
+            assert!(is_label_selector(good), "{good}");
+        }
+        for bad in ["", "a=b=c,,", "=ml", "env in prod", "(", "a b", "-x=1"] {
+            assert!(!is_label_selector(bad), "{bad}");
+        }
     }
 
     #[test]

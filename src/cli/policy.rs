@@ -9,6 +9,7 @@ use serde_json::json;
 use super::output::{Format, document, print, print_document};
 use super::{Exit, SpecSource, connect};
 use crate::plan::{Desired, EXECUTION_POLICY_NAME, resolve};
+use crate::policy::catalog::{self, ActionKnown};
 use crate::policy::lint::{DocumentKind, Finding, Severity, lint};
 use crate::policy::{NamedPolicy, PolicyDocument, PolicySet, Request, evaluate};
 use crate::spec::IdentityMode;
@@ -211,6 +212,15 @@ async fn run_check(args: CheckArgs) -> anyhow::Result<Exit> {
             Ok(NamedPolicy::new(name.clone(), doc))
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
+    if let ActionKnown::UnknownAction | ActionKnown::UnknownService =
+        catalog::action_exists(&args.action)
+    {
+        eprintln!(
+            "note: `{}` is not in kfp-iam's action catalog; check its spelling \
+                   (`kfp-iam policy lint` suggests the nearest action)",
+            args.action
+        );
+    }
     let mut request = Request::new(&args.action, &args.resource);
     for pair in &args.context {
         let (key, value) = pair
@@ -244,6 +254,12 @@ async fn run_check(args: CheckArgs) -> anyhow::Result<Exit> {
             );
             for statement in &by {
                 out.push_str(&format!("  decided by {statement}\n"));
+            }
+            if by.is_empty() && !decision.is_allowed() {
+                out.push_str(
+                    "  no statement allows it; a statement whose condition needs a \
+                              context key may, with --context KEY=VALUE\n",
+                );
             }
             print(&out)?;
         }

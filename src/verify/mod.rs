@@ -241,7 +241,11 @@ fn attached_check(
                 .map(String::as_str)
                 .collect();
             match missing.is_empty() {
-                true => Ok(format!("{} policies attached", wanted.len())),
+                true => Ok(match wanted.len() {
+                    0 => "no managed policy is required".to_owned(),
+                    1 => "its managed policy is attached".to_owned(),
+                    n => format!("all {n} managed policies are attached"),
+                }),
                 false => Err((format!("missing `{}`", missing.join("`, `")), APPLY.into())),
             }
         }

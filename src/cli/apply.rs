@@ -40,22 +40,9 @@ pub async fn run(args: ApplyArgs, color: bool) -> anyhow::Result<Exit> {
     let bar = Bar::for_terminal(args.output, plan.change_count());
     let result = apply_with_progress(&plan, &desired, &observed, &aws, &kube, &bar).await;
 
-    let report = match &result {
-        Ok(report) => report,
-        Err(ApplyError::Partial { report }) => report.as_ref(),
-        Err(ApplyError::Blocked(_)) => {
-            return Err(result
-                .err()
-                .map(Into::into)
-                .unwrap_or_else(|| anyhow::anyhow!("apply was blocked")));
-        }
-    };
-    match args.output {
-        Format::Human => print(&render(report, Paint(color)))?,
-        format => print_document(format, &document("ApplyReport", report)?)?,
-    }
-    result?;
-    Ok(Exit::Success)
+    finish(result, args.output, "ApplyReport", |report| {
+        render(report, Paint(color))
+    })
 }
 
 /// A progress bar on stderr, for runs big enough to need one and only on a terminal.
@@ -147,4 +134,25 @@ fn render_outputs(report: &ApplyReport, paint: Paint, out: &mut String) {
         "  node roles granted: {}\n",
         o.node_roles.join(", ")
     ));
+}
+
+/// Prints what a run of changes did, whole or partial, as `kind` in a document format, and
+/// then passes its error on. A blocked plan wrote nothing and has no report to print.
+pub(super) fn finish(
+    result: Result<ApplyReport, ApplyError>,
+    format: Format,
+    kind: &str,
+    text: impl FnOnce(&ApplyReport) -> String,
+) -> anyhow::Result<Exit> {
+    let report = match &result {
+        Ok(report) => report,
+        Err(ApplyError::Partial { report }) => report.as_ref(),
+        Err(ApplyError::Blocked(_)) => return Ok(result.map(|_| Exit::Success)?),
+    };
+    match format {
+        Format::Human => print(&text(report))?,
+        format => print_document(format, &document(kind, report)?)?,
+    }
+    result?;
+    Ok(Exit::Success)
 }

@@ -4,11 +4,11 @@ use std::io::{BufRead, IsTerminal, Write};
 
 use clap::Args;
 
-use super::apply::render_changes;
+use super::apply::{finish, render_changes};
 use super::output::{Format, Paint, document, print, print_document};
 use super::plan::render_resources;
 use super::{Exit, SpecSource, connect};
-use crate::apply::{ApplyError, apply};
+use crate::apply::apply;
 use crate::aws::Aws;
 use crate::plan::{Desired, deletions, observe, resolve, teardown};
 
@@ -70,22 +70,9 @@ pub async fn run(args: DestroyArgs, color: bool) -> anyhow::Result<Exit> {
     }
 
     let result = apply(&plan, &desired, &observed, &aws, &kube).await;
-    let report = match &result {
-        Ok(report) => report,
-        Err(ApplyError::Partial { report }) => report.as_ref(),
-        Err(ApplyError::Blocked(_)) => {
-            return Err(result
-                .err()
-                .map(Into::into)
-                .unwrap_or_else(|| anyhow::anyhow!("destroy was blocked")));
-        }
-    };
-    match args.output {
-        Format::Human => print(&render_changes(report, Paint(color)))?,
-        format => print_document(format, &document("DestroyReport", report)?)?,
-    }
-    result?;
-    Ok(Exit::Success)
+    finish(result, args.output, "DestroyReport", |report| {
+        render_changes(report, Paint(color))
+    })
 }
 
 /// Asks on the terminal; without one, refuses rather than guessing.

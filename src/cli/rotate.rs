@@ -2,10 +2,10 @@
 
 use clap::Args;
 
-use super::apply::render;
-use super::output::{Format, Paint, document, print, print_document};
+use super::apply::{finish, render};
+use super::output::{Format, Paint};
 use super::{Exit, SpecSource, connect};
-use crate::apply::{ApplyError, apply};
+use crate::apply::apply;
 use crate::plan::{DiffOptions, plan};
 use crate::spec::IdentityMode;
 
@@ -39,20 +39,7 @@ pub async fn run(args: RotateArgs, color: bool) -> anyhow::Result<Exit> {
         eprintln!("no Secret holds a working key yet: creating one instead of rotating");
     }
     let result = apply(&plan, &desired, &observed, &aws, &kube).await;
-    let report = match &result {
-        Ok(report) => report,
-        Err(ApplyError::Partial { report }) => report.as_ref(),
-        Err(ApplyError::Blocked(_)) => {
-            return Err(result
-                .err()
-                .map(Into::into)
-                .unwrap_or_else(|| anyhow::anyhow!("rotation was blocked")));
-        }
-    };
-    match args.output {
-        Format::Human => print(&render(report, Paint(color)))?,
-        format => print_document(format, &document("ApplyReport", report)?)?,
-    }
-    result?;
-    Ok(Exit::Success)
+    finish(result, args.output, "ApplyReport", |report| {
+        render(report, Paint(color))
+    })
 }

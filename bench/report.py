@@ -21,6 +21,9 @@ ANALYSIS = "## Analysis"
 # Targets the numbers are held against.
 SETUP_SPEEDUP_TARGET = 30.0
 NOCHANGE_TARGET_MS = 100.0
+SCALE_TARGET_N = 500
+SCALE_COLD_TARGET_MS = 30_000.0
+SCALE_MEMORY_TARGET_MB = 50.0
 
 SCENARIOS = [
     # key, number, label
@@ -119,6 +122,64 @@ def ratios(samples):
     return [classic[s["run"]] / s["wall"] for s in samples.get("setup", []) if s["run"] in classic]
 
 
+def scale_order(key):
+    """Sorts scale scenario keys by size, then cold, no-change, classic."""
+    parts = key.split("-")
+    if parts[0] != "scale":
+        return (0, 0, key)
+    kind = {"cold": 0, "nochange": 1, "classic": 2}.get(parts[1], 3)
+    return (int(parts[2]), kind, key)
+
+
+def row(num, label, s):
+    walls = [x["wall"] for x in s]
+    rss = statistics.median(x["rss"] for x in s) / 1024
+    return (f"| {num} | {label} | **{ms(statistics.median(walls))}** | {spread(walls, ms)} | "
+            f"{rss:.1f} MiB | {calls_cell(s, 'aws')} | {calls_cell(s, 'kube')} |")
+
+
+def scale_rows(samples, meta):
+    """Scenario 4: kfp-iam at each size, the classic loop where it ran, and ratios; classic
+    times at sizes it did not run are extrapolated per namespace and said to be."""
+    sizes = [int(n) for n in meta.get("scale", "").split()]
+    classic_sizes = [int(n) for n in meta.get("scale_classic", "").split()]
+    if not sizes and not classic_sizes:
+        return ["| 4 | scale: profile namespaces, IRSA mode | not measured (see --scale) "
+                "| | | | |"]
+    out = []
+    per_ns = []
+    for n in classic_sizes:
+        c = samples.get(f"scale-classic-{n}")
+        if c:
+            per_ns += [x["wall"] / n for x in c]
+    for n in sorted(set(sizes) | set(classic_sizes)):
+        cold = samples.get(f"scale-cold-{n}")
+        same = samples.get(f"scale-nochange-{n}")
+        classic = samples.get(f"scale-classic-{n}")
+        if cold:
+            out.append(row("4", f"{n} profiles, IRSA per namespace: `kfp-iam apply`, cold", cold))
+        if same:
+            out.append(row("4", f"{n} profiles: `kfp-iam apply`, no change", same))
+        if classic:
+            out.append(row("4", f"{n} profiles: classic loop (`bench/classic-irsa.sh`: "
+                                f"{2 * n + 2} `aws` + {n} `kubectl` processes)", classic))
+        if cold and classic:
+            by_run = {x["run"]: x["wall"] for x in classic}
+            r = [by_run[x["run"]] / x["wall"] for x in cold if x["run"] in by_run]
+            if r:
+                out.append(f"| 4 | {n} profiles: speed-up, classic loop / kfp-iam cold apply, "
+                           f"same run | **{statistics.median(r):.1f}×** | "
+                           f"{spread(r, lambda x: f'{x:.1f}×')} | | | |")
+        elif cold and per_ns:
+            est = statistics.median(per_ns) * n
+            ratio = est / statistics.median(x["wall"] for x in cold)
+            out.append(f"| 4 | {n} profiles: classic loop, **extrapolated** from the measured "
+                       f"loop's median time per namespace ({ms(statistics.median(per_ns))}) "
+                       f"× {n}, not run | ≈ {ms(est)} (≈ {ratio:.0f}× the kfp-iam cold apply) "
+                       "| | | | |")
+    return out
+
+
 def render(samples_path, pending_path, criterion_path, meta_path, out_path):
     samples = load_samples(samples_path)
     pending = dict(read_tsv(pending_path))
@@ -180,8 +241,7 @@ def render(samples_path, pending_path, criterion_path, meta_path, out_path):
             L.append(f"| 1 | speed-up: classic time / kfp-iam apply time, same run | "
                      f"**{statistics.median(r):.1f}×** | {spread(r, lambda x: f'{x:.1f}×')} "
                      "| | | |")
-    L.append(f"| 4 | scale: hundreds of profile namespaces, IRSA mode | "
-             f"{pending.get('scale', 'not yet measured')} | | | | |")
+    L.extend(scale_rows(samples, meta))
     if crit:
         for full_id, med, lo, hi, tput in crit:
             med, lo, hi = float(med), float(lo), float(hi)
@@ -212,6 +272,22 @@ def render(samples_path, pending_path, criterion_path, meta_path, out_path):
         verdict = "**met**" if med < NOCHANGE_TARGET_MS else "**missed**"
         L.append(f"- No-change apply under {NOCHANGE_TARGET_MS:.0f} ms against local servers: "
                  f"{verdict}, median {ms(med)} (max {ms(max(walls))}).")
+    cold = samples.get(f"scale-cold-{SCALE_TARGET_N}")
+    if cold:
+        walls = [x["wall"] for x in cold]
+        med = statistics.median(walls)
+        verdict = "**met**" if max(walls) < SCALE_COLD_TARGET_MS else "**missed**"
+        L.append(f"- {SCALE_TARGET_N} profiles cold in under {SCALE_COLD_TARGET_MS / 1000:.0f} s: "
+                 f"{verdict}, median {ms(med)} (max {ms(max(walls))}).")
+        both = cold + samples.get(f"scale-nochange-{SCALE_TARGET_N}", [])
+        peak = max(x["rss"] for x in both) * 1024 / 1e6
+        verdict = "**met**" if peak < SCALE_MEMORY_TARGET_MB else "**missed**"
+        L.append(f"- Memory under {SCALE_MEMORY_TARGET_MB:.0f} MB at {SCALE_TARGET_N} profiles: "
+                 f"{verdict}, highest peak RSS of any cold or no-change run {peak:.1f} MB.")
+    else:
+        L.append(f"- {SCALE_TARGET_N} profiles cold in under {SCALE_COLD_TARGET_MS / 1000:.0f} s, "
+                 f"memory under {SCALE_MEMORY_TARGET_MB:.0f} MB: not measured in this run "
+                 "(see --scale).")
     L.append("")
 
     L.append("## Runs\n")
@@ -230,6 +306,19 @@ def render(samples_path, pending_path, criterion_path, meta_path, out_path):
         L.append(f"| {run} | " + " | ".join(cells) + " |")
     L.append("")
 
+    scale_keys = [k for k in sorted(samples, key=scale_order) if k.startswith("scale-")]
+    if scale_keys:
+        L.append("### Scale runs\n")
+        L.append("| run | " + " | ".join(f"`{k}`" for k in scale_keys) + " |")
+        L.append("|---:|" + "---:|" * len(scale_keys))
+        for run in sorted({x["run"] for k in scale_keys for x in samples[k]}):
+            cells = []
+            for k in scale_keys:
+                v = [x["wall"] for x in samples[k] if x["run"] == run]
+                cells.append(ms(v[0]) if v else "")
+            L.append(f"| {run} | " + " | ".join(cells) + " |")
+        L.append("")
+
     out.write_text("\n".join(L) + "\n" + analysis)
 
 
@@ -241,6 +330,11 @@ def summary(samples_path):
             walls = [x["wall"] for x in s]
             print(f"{num} {key:9} median {ms(statistics.median(walls)):>10}  "
                   f"({spread(walls, ms)})")
+    for key in sorted((k for k in samples if k.startswith("scale-")), key=scale_order):
+        walls = [x["wall"] for x in samples[key]]
+        peak = max(x["rss"] for x in samples[key]) / 1024
+        print(f"4 {key:18} median {ms(statistics.median(walls)):>10}  "
+              f"({spread(walls, ms)}), peak {peak:.1f} MiB")
     r = ratios(samples)
     if r:
         print(f"  classic / kfp-iam apply: median {statistics.median(r):.1f}x")

@@ -35,6 +35,13 @@ pub struct Role {
     pub tags: BTreeMap<String, String>,
 }
 
+/// A role with the ARNs of the managed policies attached to it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoleDetail {
+    pub role: Role,
+    pub attached: Vec<String>,
+}
+
 /// An access key without its secret, as IAM lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AccessKeyInfo {
@@ -153,6 +160,10 @@ pub trait Aws: Send + Sync {
     /// Roles under `path_prefix` (such as `/kfp-iam/`), with their trust policies; tags are
     /// not listed.
     fn list_roles(&self, path_prefix: &str) -> impl Future<Output = Result<Vec<Role>>> + Send;
+    /// Every role of the account with its tags and attached policies, a page per 1,000 roles
+    /// (`GetAccountAuthorizationDetails`): for many roles, far fewer calls than a `get_role`
+    /// and a `list_role_policies` for each.
+    fn list_role_details(&self) -> impl Future<Output = Result<Vec<RoleDetail>>> + Send;
     fn create_role(
         &self,
         name: &str,

@@ -5,11 +5,12 @@ use std::collections::BTreeMap;
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::Credentials;
-use aws_sdk_iam::types::{StatusType, Tag};
+use aws_sdk_iam::types::{EntityType, StatusType, Tag};
 use tracing::{debug, instrument};
 
+use super::decode_document;
 use super::{AccessKeyInfo, Aws, AwsError, CallCounter, CallCounts, ErrorKind, Nodegroup};
-use super::{OidcProvider, PodIdentityAssociation, Result, Role, User, decode_document};
+use super::{OidcProvider, PodIdentityAssociation, Result, Role, RoleDetail, User};
 use crate::secret::{KeyPair, SecretValue};
 
 /// AWS clients built from one shared configuration.
@@ -72,6 +73,37 @@ fn from_tags(tags: &[Tag]) -> BTreeMap<String, String> {
     tags.iter()
         .map(|t| (t.key().to_owned(), t.value().to_owned()))
         .collect()
+}
+
+fn to_role(r: &aws_sdk_iam::types::Role) -> Role {
+    Role {
+        name: r.role_name().to_owned(),
+        arn: r.arn().to_owned(),
+        trust: r
+            .assume_role_policy_document()
+            .map(decode_document)
+            .unwrap_or_default(),
+        tags: from_tags(r.tags()),
+    }
+}
+
+fn to_role_detail(r: &aws_sdk_iam::types::RoleDetail) -> RoleDetail {
+    let role = Role {
+        name: r.role_name().unwrap_or_default().to_owned(),
+        arn: r.arn().unwrap_or_default().to_owned(),
+        trust: r
+            .assume_role_policy_document()
+            .map(decode_document)
+            .unwrap_or_default(),
+        tags: from_tags(r.tags()),
+    };
+    let attached = r.attached_managed_policies().iter();
+    RoleDetail {
+        role,
+        attached: attached
+            .filter_map(|p| p.policy_arn().map(str::to_owned))
+            .collect(),
+    }
 }
 
 /// Turns NoSuchEntity into `Ok(None)`.
@@ -325,38 +357,43 @@ impl Aws for SdkAws {
         self.counter.read();
         let out = self.iam.get_role().role_name(name).send().await;
         let out = optional(out.map_err(|e| AwsError::from_sdk("iam:GetRole", name, e)))?;
-        Ok(out.and_then(|o| o.role).map(|r| Role {
-            name: r.role_name().to_owned(),
-            arn: r.arn().to_owned(),
-            trust: r
-                .assume_role_policy_document()
-                .map(decode_document)
-                .unwrap_or_default(),
-            tags: from_tags(r.tags()),
-        }))
+        Ok(out.and_then(|o| o.role).as_ref().map(to_role))
     }
 
     async fn list_roles(&self, path_prefix: &str) -> Result<Vec<Role>> {
-        self.counter.read();
-        let pages = self
+        let mut pages = self
             .iam
             .list_roles()
             .path_prefix(path_prefix)
-            .into_paginator();
-        let items = pages.items().send().try_collect().await;
-        let items = items.map_err(|e| AwsError::from_sdk("iam:ListRoles", path_prefix, e))?;
-        Ok(items
-            .into_iter()
-            .map(|r| Role {
-                name: r.role_name().to_owned(),
-                arn: r.arn().to_owned(),
-                trust: r
-                    .assume_role_policy_document()
-                    .map(decode_document)
-                    .unwrap_or_default(),
-                tags: from_tags(r.tags()),
-            })
-            .collect())
+            .max_items(1000)
+            .into_paginator()
+            .send();
+        let mut roles = Vec::new();
+        while let Some(page) = pages.next().await {
+            self.counter.read();
+            let page = page.map_err(|e| AwsError::from_sdk("iam:ListRoles", path_prefix, e))?;
+            roles.extend(page.roles().iter().map(to_role));
+        }
+        Ok(roles)
+    }
+
+    async fn list_role_details(&self) -> Result<Vec<RoleDetail>> {
+        let mut pages = self
+            .iam
+            .get_account_authorization_details()
+            .filter(EntityType::Role)
+            .max_items(1000)
+            .into_paginator()
+            .send();
+        let mut roles = Vec::new();
+        while let Some(page) = pages.next().await {
+            self.counter.read();
+            let page = page.map_err(|e| {
+                AwsError::from_sdk("iam:GetAccountAuthorizationDetails", "roles", e)
+            })?;
+            roles.extend(page.role_detail_list().iter().map(to_role_detail));
+        }
+        Ok(roles)
     }
 
     async fn create_role(

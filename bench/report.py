@@ -201,7 +201,8 @@ def render(samples_path, pending_path, criterion_path, meta_path, out_path):
     L.append("Written by `bench/run`; everything above **Analysis** is regenerated on each run.\n")
     L.append("Reproduce (from the repository root; installs its tools, starts and stops its own "
              "testenv):\n")
-    L.append("```sh\nbench/run            # --runs N (default 5), --warmup N (default 1)\n```\n")
+    L.append("```sh\nbench/run   # --runs N (5), --warmup N (1), --scale \"10 100 500\", "
+             "--scale-classic \"10\"\n```\n")
     L.append(f"Measured {meta.get('date', '?')}: {meta.get('runs')} runs per scenario after "
              f"{meta.get('warmup')} warm-up run(s) that are not counted. Wall time is taken "
              "around the whole process (start to exit), peak memory is GNU time's maximum "

@@ -644,6 +644,27 @@ fn chars_equal(a: char, b: char, fold_case: bool) -> bool {
 /// Wildcard matching by dynamic programming over pattern prefixes, linear in memory.
 fn glob(pattern: &[Token], text: &[char], how: Match) -> bool {
     let (fold_case, segments) = (how == Match::Action, how == Match::Resource);
+    // The literal characters before the first wildcard and after the last one can only match
+    // the ends of the text: comparing them first rejects most patterns of a large policy
+    // (another service, another resource type) without filling a row.
+    let same = |tokens: &[Token], chars: &[char]| {
+        let equal =
+            |(t, c): (&Token, &char)| matches!(t, Token::Char(p) if chars_equal(*p, *c, fold_case));
+        tokens.len() == chars.len() && tokens.iter().zip(chars).all(equal)
+    };
+    let literal = |t: &&Token| matches!(t, Token::Char(_));
+    let head = pattern.iter().take_while(literal).count();
+    if head == pattern.len() {
+        return same(pattern, text);
+    }
+    let tail = pattern.iter().rev().take_while(literal).count();
+    if head + tail > text.len()
+        || !same(&pattern[..head], &text[..head])
+        || !same(&pattern[pattern.len() - tail..], &text[text.len() - tail..])
+    {
+        return false;
+    }
+
     let mut row = vec![false; text.len() + 1];
     row[0] = true;
     let mut next = vec![false; text.len() + 1];

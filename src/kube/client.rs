@@ -107,7 +107,14 @@ fn classify(operation: &'static str, resource: &str, err: kube::Error) -> KubeEr
         kube::Error::HyperError(_) | kube::Error::Service(_) => ErrorKind::Transport,
         _ => ErrorKind::Other,
     };
-    KubeError::new(operation, resource, kind, error_chain(&err))
+    // The API's own status reads best; kube's text of it embeds the whole structure.
+    let text = match &err {
+        kube::Error::Api(status) => {
+            format!("{} {}: {}", status.code, status.reason, status.message)
+        }
+        _ => error_chain(&err),
+    };
+    KubeError::new(operation, resource, kind, text)
 }
 
 fn secret_state(secret: Secret) -> SecretState {

@@ -12,6 +12,8 @@ use kube::api::{Api, ObjectMeta, PostParams};
 pub struct TestEnv {
     pub cluster: String,
     pub node_role: String,
+    /// A kubeconfig whose identity has no RBAC grants.
+    pub kubeconfig_restricted: String,
 }
 
 pub fn env() -> TestEnv {
@@ -28,6 +30,7 @@ pub fn env() -> TestEnv {
     TestEnv {
         cluster: var("TESTENV_EKS_CLUSTER"),
         node_role: var("TESTENV_NODE_ROLE"),
+        kubeconfig_restricted: var("TESTENV_KUBECONFIG_RESTRICTED"),
     }
 }
 

@@ -3,7 +3,7 @@
 use kfp_iam::aws::Aws;
 use kfp_iam::spec::Spec;
 
-use crate::common::{adapters, iam, isolated_spec, kfp_iam, spec_file, unique};
+use crate::common::{adapters, env, iam, isolated_spec, kfp_iam, spec_file, unique};
 
 /// One invalid value per field, with the field path the error must name.
 fn invalid_specs(base: &Spec) -> Vec<(&'static str, Spec)> {
@@ -242,4 +242,26 @@ async fn plan_lists_every_resource_with_documents_and_no_secret_values() {
     assert_eq!(doc["kind"], "Plan");
     assert_eq!(doc["resources"].as_array().unwrap().len(), 4);
     assert_eq!(doc["calls"]["aws"]["writes"], 0);
+}
+
+#[tokio::test]
+async fn forbidden_kubernetes_identity_is_reported_with_the_status_and_what_to_do() {
+    let spec = isolated_spec().await;
+    let file = spec_file(&spec);
+    let iam = iam().await;
+    let user = spec.spec.user.name.clone();
+    let out = kfp_iam()
+        .env("KUBECONFIG", &env().kubeconfig_restricted)
+        .args(["apply", "-f"])
+        .arg(file.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("403 Forbidden"), "{stderr}");
+    assert!(stderr.contains("User \"restricted\" cannot"), "{stderr}");
+    assert!(stderr.contains("kubectl auth can-i"), "{stderr}");
+    assert!(!stderr.contains("Status {"), "no debug dump: {stderr}");
+    // Reads fail before the first write: nothing was made in AWS either.
+    assert!(iam.get_user().user_name(&user).send().await.is_err());
 }

@@ -396,8 +396,7 @@ async fn execute(
             access,
         } => {
             let labels = secret_labels(access);
-            kube.apply_secret(namespace, secret, &labels, &BTreeMap::new())
-                .await?
+            kube.label_secret(namespace, secret, &labels).await?
         }
         Change::CreateRole {
             role,

@@ -160,6 +160,31 @@ impl Kube for KubeClient {
         Ok(found.map(secret_state))
     }
 
+    async fn label_secret(
+        &self,
+        namespace: &str,
+        name: &str,
+        labels: &BTreeMap<String, String>,
+    ) -> Result<()> {
+        self.counter.write();
+        let api: Api<Secret> = Api::namespaced(self.client.clone(), namespace);
+        let resource = format!("{namespace}/{name}");
+        // A merge patch, not an apply: an apply of labels alone would drop the data that
+        // kfp-iam's earlier applies own.
+        let body = serde_json::json!({ "metadata": { "labels": labels } });
+        let params = PatchParams {
+            field_manager: Some(FIELD_MANAGER.to_owned()),
+            ..PatchParams::default()
+        };
+        let patch = Patch::Merge(&body);
+        debug!(secret = %resource, "labelling secret");
+        self.retrying("label secret", &resource, || {
+            api.patch(name, &params, &patch)
+        })
+        .await?;
+        Ok(())
+    }
+
     async fn delete_secret(&self, namespace: &str, name: &str) -> Result<()> {
         self.counter.write();
         let api: Api<Secret> = Api::namespaced(self.client.clone(), namespace);

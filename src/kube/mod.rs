@@ -103,14 +103,23 @@ pub trait Kube: Send + Sync {
         namespace: &str,
         name: &str,
     ) -> impl Future<Output = Result<Option<SecretState>>> + Send;
-    /// Creates or updates an Opaque Secret with `labels` and `data`, taking ownership of
-    /// those fields; other fields and keys are left as they are.
+    /// Creates or updates an Opaque Secret with `labels` and `data` by server-side apply:
+    /// the Secret ends with exactly these labels and keys of kfp-iam's, so `data` must be
+    /// whole (fields of other managers are left as they are).
     fn apply_secret(
         &self,
         namespace: &str,
         name: &str,
         labels: &BTreeMap<String, String>,
         data: &BTreeMap<String, SecretValue>,
+    ) -> impl Future<Output = Result<()>> + Send;
+
+    /// Sets `labels` on an existing Secret, leaving its data and other labels as they are.
+    fn label_secret(
+        &self,
+        namespace: &str,
+        name: &str,
+        labels: &BTreeMap<String, String>,
     ) -> impl Future<Output = Result<()>> + Send;
 
     /// Deletes a Secret; a missing one is not an error.

@@ -169,3 +169,26 @@ async fn repaired_key_leaves_exactly_one_key_for_the_user() {
     assert_ne!(keys[0].id, old, "the inactive key was not replaced");
     assert_eq!(failed_checks(&spec).await, Vec::<String>::new());
 }
+
+#[tokio::test]
+async fn relabelling_the_secret_keeps_its_key() {
+    let spec = isolated_spec().await;
+    apply_spec(&spec).await;
+    let api = secrets(&spec).await;
+    let name = &spec.spec.secret.name;
+    let before = api.get(name).await.unwrap().data.unwrap();
+
+    // Someone strips kfp-iam's access label: apply puts it back and nothing else changes.
+    let strip = serde_json::json!({"metadata": {"labels": {"kfp-iam.io/access": null}}});
+    api.patch(name, &PatchParams::default(), &Patch::Merge(&strip))
+        .await
+        .unwrap();
+    let report = apply_spec(&spec).await;
+    assert!(!report.changes.is_empty(), "the label was not restored");
+
+    let after = api.get(name).await.unwrap();
+    let labels = after.metadata.labels.unwrap_or_default();
+    assert_eq!(labels.get("kfp-iam.io/access"), Some(&spec.metadata.name));
+    assert_eq!(after.data.unwrap(), before, "the key in the Secret changed");
+    assert_eq!(failed_checks(&spec).await, Vec::<String>::new());
+}

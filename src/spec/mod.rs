@@ -19,6 +19,9 @@ pub const KIND: &str = "SageMakerAccess";
 
 /// Tag (IAM) and label (Kubernetes) that marks what kfp-iam created and may change.
 pub const MANAGED_BY_KEY: &str = "app.kubernetes.io/managed-by";
+/// Prefix of the tags and labels kfp-iam manages beside the ownership mark; no spec may set
+/// one, lest apply and the spec undo each other on every run.
+pub const RESERVED_TAG_PREFIX: &str = "kfp-iam.io/";
 /// Value of [`MANAGED_BY_KEY`].
 pub const MANAGED_BY_VALUE: &str = "kfp-iam";
 

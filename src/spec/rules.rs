@@ -2,6 +2,7 @@
 
 use std::fmt;
 
+use super::RESERVED_TAG_PREFIX;
 use super::{API_VERSION, IdentityMode, KIND, MANAGED_BY_KEY, NamespaceScope, RoleLayout, Spec};
 
 /// One field that breaks one rule.
@@ -353,12 +354,13 @@ fn is_bucket_name(s: &str) -> bool {
 
 fn check_tags(spec: &Spec, check: &mut Check<'_>) {
     let tags = &spec.spec.tags;
-    // One slot of AWS's 50 goes to the ownership tag.
+    // Of AWS's 50 tags, the user needs 4 for kfp-iam's own: ownership, the keys it made,
+    // and during key creation and rotation, the pending key and the key being replaced.
     check(
-        tags.len() <= 49,
+        tags.len() <= 46,
         "spec.tags",
         &format!("{} tags", tags.len()),
-        "must hold at most 49 tags (IAM allows 50 and kfp-iam adds its ownership tag)",
+        "must hold at most 46 tags (IAM allows 50 and kfp-iam keeps up to 4 of its own)",
     );
     for (key, value) in tags {
         let field = format!("spec.tags.{key}");
@@ -380,6 +382,12 @@ fn check_tags(spec: &Spec, check: &mut Check<'_>) {
             &field,
             key,
             "is kfp-iam's ownership tag and is set by kfp-iam itself",
+        );
+        check(
+            !key.to_ascii_lowercase().starts_with(RESERVED_TAG_PREFIX),
+            &field,
+            key,
+            "uses the prefix `kfp-iam.io/`, which kfp-iam keeps for the tags it manages",
         );
         check(
             value.chars().count() <= 256 && value.chars().all(is_tag_char),
@@ -593,8 +601,22 @@ mod tests {
         let v = violations_of(|s| {
             s.spec.tags.insert("aws:owner".into(), "x".into());
             s.spec.tags.insert(MANAGED_BY_KEY.into(), "me".into());
+            s.spec
+                .tags
+                .insert("KFP-IAM.io/rotating-from".into(), "x".into());
         });
-        assert_eq!(v.len(), 2, "{v:?}");
+        assert_eq!(v.len(), 3, "{v:?}");
+    }
+
+    #[test]
+    fn tags_leave_room_for_the_four_kfp_iam_keeps() {
+        let tags = |n: usize| {
+            move |s: &mut Spec| {
+                s.spec.tags = (0..n).map(|i| (format!("t{i}"), String::new())).collect();
+            }
+        };
+        assert!(violations_of(tags(46)).is_empty());
+        assert_eq!(single_field(tags(47)), "spec.tags");
     }
 
     #[test]

@@ -21,8 +21,8 @@ use crate::apply::Calls;
 use crate::aws::Aws;
 use crate::kube::Kube;
 use crate::plan::{
-    CONCURRENCY, Desired, KeyHealth, Observed, PlanError, ROLE_ARN_ANNOTATION, STS_AUDIENCE,
-    Target, key_in_secret, observe, resolve,
+    CONCURRENCY, Desired, EXECUTION_POLICY_NAME, KeyHealth, Observed, PlanError,
+    ROLE_ARN_ANNOTATION, STS_AUDIENCE, Target, key_in_secret, observe, resolve, same_document,
 };
 use crate::spec::{IdentityMode, Spec};
 
@@ -114,12 +114,7 @@ pub async fn verify(
     }
     checks.extend(pipeline::checks(&desired, &observed, aws).await?);
     checks.push(trust_check(&desired, &observed));
-    checks.push(attached_check(
-        "role-policies",
-        &desired.role,
-        &desired.role_policies,
-        observed.role.as_ref().map(|_| &observed.role_policies),
-    ));
+    checks.push(execution_policies_check(&desired, &observed));
     let endpoint = format!(
         "arn:{}:sagemaker:{}:{}:endpoint/kfp-iam-verify",
         desired.partition, desired.region, desired.account
@@ -251,6 +246,42 @@ fn attached_check(
         }
     };
     check(name, resource, result)
+}
+
+/// The execution role's managed policies and, in scoped mode, its generated inline policy.
+fn execution_policies_check(desired: &Desired, observed: &Observed) -> Check {
+    let attached = observed.role.as_ref().map(|_| &observed.role_policies);
+    let managed = attached_check(
+        "role-policies",
+        &desired.role,
+        &desired.role_policies,
+        attached,
+    );
+    let Some(wanted) = &desired.execution_policy else {
+        return managed;
+    };
+    if !managed.passed {
+        return managed;
+    }
+    let present = observed
+        .execution_policy
+        .as_deref()
+        .map(|d| serde_json::from_str(d).is_ok_and(|doc| same_document(&doc, wanted)));
+    let result = match present {
+        Some(true) => Ok(format!(
+            "{}; inline policy `{EXECUTION_POLICY_NAME}` is as generated",
+            managed.detail
+        )),
+        Some(false) => Err((
+            format!("inline policy `{EXECUTION_POLICY_NAME}` differs from the generated one"),
+            APPLY.into(),
+        )),
+        None => Err((
+            format!("inline policy `{EXECUTION_POLICY_NAME}` is missing"),
+            APPLY.into(),
+        )),
+    };
+    check("role-policies", &desired.role, result)
 }
 
 fn trust_check(desired: &Desired, observed: &Observed) -> Check {

@@ -202,3 +202,46 @@ async fn extra_full_access_policy_fails_the_least_privilege_check() {
         .collect();
     assert_eq!(failed, ["pipeline-least-privilege"]);
 }
+
+#[tokio::test]
+async fn missing_execution_inline_policy_fails_role_policies_and_apply_restores_it() {
+    let spec = scoped_spec().await;
+    let file = spec_file(&spec);
+    ok(&kfp_iam()
+        .args(["apply", "-f"])
+        .arg(file.path())
+        .output()
+        .unwrap());
+    verify_checks(&file);
+
+    crate::common::iam()
+        .await
+        .delete_role_policy()
+        .role_name(&spec.spec.execution_role.name)
+        .policy_name("kfp-iam-execution")
+        .send()
+        .await
+        .unwrap();
+    let out = kfp_iam()
+        .args(["verify", "-o", "json", "-f"])
+        .arg(file.path())
+        .output()
+        .unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(3), "{doc:#}");
+    let failed: Vec<&str> = doc["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["passed"] == false)
+        .filter_map(|c| c["name"].as_str())
+        .collect();
+    assert_eq!(failed, ["role-policies"], "{doc:#}");
+
+    ok(&kfp_iam()
+        .args(["apply", "-f"])
+        .arg(file.path())
+        .output()
+        .unwrap());
+    verify_checks(&file);
+}

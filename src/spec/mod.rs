@@ -220,8 +220,7 @@ impl Default for IdentitySpec {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(
     untagged,
-    expecting = "`spec.namespaces` to be a list of namespace names, `{selector: LABELS}` or \
-                 `{profiles: all}`"
+    expecting = "expected a list of namespace names, `{selector: LABELS}` or `{profiles: all}`"
 )]
 pub enum NamespaceScope {
     /// These namespaces.
@@ -355,11 +354,24 @@ impl Default for Spec {
 impl Spec {
     /// Parses a YAML document; `origin` names it in errors (a path, or `-` for stdin).
     pub fn from_yaml(text: &str, origin: &str) -> Result<Self, SpecError> {
-        serde_saphyr::from_str(text).map_err(|e| {
+        // The YAML parser knows the line, the path tracker the field.
+        let mut field = None;
+        let parsed = serde_saphyr::with_deserializer_from_str(text, |de| {
+            serde_path_to_error::deserialize(de).map_err(|e| {
+                field = Some(e.path().to_string()).filter(|p| p != "." && p != "?");
+                e.into_inner()
+            })
+        });
+        parsed.map_err(|e| {
             // The plain message already carries line and column; the source snippet that
             // the parser can add would repeat it under a made-up file name.
-            let message = e.without_snippet().to_string();
-            let message = message.trim_start_matches("error: ").to_owned();
+            let user = serde_saphyr::UserMessageFormatter;
+            let message = e.without_snippet().render_with_formatter(&user);
+            let message = message.trim_start_matches("error: ");
+            let message = match &field {
+                Some(field) => format!("{field}: {message}"),
+                None => message.to_owned(),
+            };
             SpecError::Parse {
                 path: origin.into(),
                 message,
@@ -478,5 +490,39 @@ mod tests {
                     metadata:\n  name: x\nspec:\n  nodeRole: [a]\n";
         let err = Spec::from_yaml(text, "t").unwrap_err().to_string();
         assert!(err.contains("nodeRole"), "{err}");
+    }
+
+    fn parse_error(body: &str) -> String {
+        let text = format!(
+            "apiVersion: kfp-iam.io/v1alpha1\nkind: SageMakerAccess\nmetadata:\n  name: x\n{body}"
+        );
+        Spec::from_yaml(&text, "t").unwrap_err().to_string()
+    }
+
+    #[test]
+    fn parse_errors_name_the_field_path() {
+        let err = parse_error("spec:\n  components: [training, trainng]\n");
+        assert!(
+            err.contains("spec.components[1]: unknown variant `trainng`"),
+            "{err}"
+        );
+        let err = parse_error("spec:\n  identity: {createOidcProvider: maybe}\n");
+        assert!(err.contains("spec.identity.createOidcProvider: "), "{err}");
+        let err = parse_error("spec:\n  namespaces: team-a\n");
+        assert!(err.contains("spec.namespaces: expected a list"), "{err}");
+    }
+
+    #[test]
+    fn parse_errors_speak_of_the_document_not_the_parser_api() {
+        let err = parse_error("---\nkind: x\n");
+        assert!(
+            err.contains("multiple") && !err.contains("from_str"),
+            "{err}"
+        );
+        let err = parse_error("kind: again\n");
+        assert!(
+            err.contains("`kind`") && !err.contains("DuplicateKeyPolicy"),
+            "{err}"
+        );
     }
 }

@@ -74,7 +74,11 @@ impl AwsError {
         match &err {
             SdkError::ServiceError(ctx) => {
                 let code = ctx.err().code().map(str::to_owned);
-                let message = ctx.err().message().unwrap_or("no message").to_owned();
+                let message = match (ctx.err().message(), status.flatten()) {
+                    (Some(message), _) => message.to_owned(),
+                    (None, Some(status)) => format!("HTTP {status} without an error message"),
+                    (None, None) => "no error message".to_owned(),
+                };
                 let kind = kind_of(code.as_deref(), status.flatten());
                 let detail = match &code {
                     Some(code) => format!("{code}: {message}"),

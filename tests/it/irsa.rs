@@ -337,6 +337,7 @@ async fn pod_identity_reports_the_api_the_emulator_lacks() {
         .to_string();
     // moto 5.2 has no route for pod identity associations; the error must say which call.
     assert!(err.contains("eks:ListPodIdentityAssociations"), "{err}");
+    assert!(err.contains("HTTP 404"), "{err}");
     assert_eq!(aws.calls().writes, 0);
 }
 

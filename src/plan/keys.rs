@@ -106,7 +106,7 @@ pub fn diff_keys(
             user_changes.push(delete(
                 user,
                 id,
-                "stored in no Secret: left by an interrupted run",
+                "no Secret holds it in working order (an interrupted run, or a broken Secret)",
             ));
         }
     }

@@ -19,6 +19,7 @@ pub struct ApplyArgs {
     /// Take over same-named resources that kfp-iam did not create.
     #[arg(long)]
     pub adopt: bool,
+    /// Output format: text for people, or one JSON or YAML document on stdout.
     #[arg(short, long, value_enum, default_value_t)]
     pub output: Format,
 }

@@ -22,6 +22,7 @@ pub struct DestroyArgs {
     /// Show what would be deleted and stop.
     #[arg(long)]
     pub dry_run: bool,
+    /// Output format: text for people, or one JSON or YAML document on stdout.
     #[arg(short, long, value_enum, default_value_t)]
     pub output: Format,
 }

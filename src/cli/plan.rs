@@ -20,6 +20,7 @@ pub struct PlanArgs {
     /// Exit 0 when nothing would change, 2 when changes are pending, 1 on error.
     #[arg(long)]
     pub detailed_exitcode: bool,
+    /// Output format: text for people, or one JSON or YAML document on stdout.
     #[arg(short, long, value_enum, default_value_t)]
     pub output: Format,
 }

@@ -36,6 +36,7 @@ pub struct LintArgs {
     /// What the documents are, which decides the rules and the size quota.
     #[arg(long, value_enum, default_value_t = Kind::Identity)]
     pub kind: Kind,
+    /// Output format: text for people, or one JSON or YAML document on stdout.
     #[arg(short, long, value_enum, default_value_t)]
     pub output: Format,
 }
@@ -54,6 +55,7 @@ pub enum As {
     User,
     /// The identity pipeline pods use: the user, or the (first) pipeline role.
     Pipeline,
+    /// The SageMaker execution role.
     ExecutionRole,
     /// The first node role.
     NodeRole,
@@ -75,6 +77,7 @@ pub struct CheckArgs {
     /// A request context key and value, such as `iam:PassedToService=sagemaker.amazonaws.com`.
     #[arg(long = "context", value_name = "KEY=VALUE")]
     pub context: Vec<String>,
+    /// Output format: text for people, or one JSON or YAML document on stdout.
     #[arg(short, long, value_enum, default_value_t)]
     pub output: Format,
 }

@@ -13,6 +13,7 @@ use crate::spec::IdentityMode;
 pub struct RotateArgs {
     #[command(flatten)]
     pub source: SpecSource,
+    /// Output format: text for people, or one JSON or YAML document on stdout.
     #[arg(short, long, value_enum, default_value_t)]
     pub output: Format,
 }

@@ -10,6 +10,7 @@ use crate::verify::{VerifyReport, verify};
 pub struct VerifyArgs {
     #[command(flatten)]
     pub source: SpecSource,
+    /// Output format: text for people, or one JSON or YAML document on stdout.
     #[arg(short, long, value_enum, default_value_t)]
     pub output: Format,
 }

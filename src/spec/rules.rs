@@ -18,7 +18,10 @@ pub struct Violation {
 
 impl fmt::Display for Violation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: `{}` {}", self.field, self.value, self.rule)
+        match self.value.is_empty() {
+            true => write!(f, "{}: the empty value {}", self.field, self.rule),
+            false => write!(f, "{}: `{}` {}", self.field, self.value, self.rule),
+        }
     }
 }
 
@@ -363,7 +366,10 @@ fn check_tags(spec: &Spec, check: &mut Check<'_>) {
         "must hold at most 46 tags (IAM allows 50 and kfp-iam keeps up to 4 of its own)",
     );
     for (key, value) in tags {
-        let field = format!("spec.tags.{key}");
+        let field = match key.is_empty() {
+            true => "spec.tags".to_owned(),
+            false => format!("spec.tags.{key}"),
+        };
         let len = key.chars().count();
         check(
             (1..=128).contains(&len) && key.chars().all(is_tag_char),
@@ -606,6 +612,18 @@ mod tests {
                 .insert("KFP-IAM.io/rotating-from".into(), "x".into());
         });
         assert_eq!(v.len(), 3, "{v:?}");
+    }
+
+    #[test]
+    fn an_empty_value_is_named_as_such() {
+        let v = violations_of(|s| s.spec.cluster = Some(String::new()));
+        assert_eq!(v.len(), 1, "{v:?}");
+        assert!(
+            v[0].to_string()
+                .starts_with("spec.cluster: the empty value "),
+            "{}",
+            v[0]
+        );
     }
 
     #[test]

@@ -425,6 +425,9 @@ mod tests {
             spec.spec.execution_role.policies,
             vec![SAGEMAKER_FULL_ACCESS, S3_FULL_ACCESS]
         );
+        // Its node roles come from the cluster the user names (`--cluster`).
+        let mut spec = spec;
+        spec.spec.cluster = Some("prod".into());
         assert!(spec.validate().is_ok());
     }
 

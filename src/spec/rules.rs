@@ -18,12 +18,17 @@ pub struct Violation {
 
 impl fmt::Display for Violation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.value.is_empty() {
-            true => write!(f, "{}: the empty value {}", self.field, self.rule),
-            false => write!(f, "{}: `{}` {}", self.field, self.value, self.rule),
+        // A field that is required has no value to quote; an empty one is named as such.
+        match (self.value.is_empty(), self.rule.starts_with(REQUIRED)) {
+            (true, true) => write!(f, "{} {}", self.field, self.rule),
+            (true, false) => write!(f, "{}: the empty value {}", self.field, self.rule),
+            (false, _) => write!(f, "{}: `{}` {}", self.field, self.value, self.rule),
         }
     }
 }
+
+/// How the rule of a field that must be set begins.
+const REQUIRED: &str = "is required";
 
 /// IAM name characters for users, roles and policies: letters, digits and `+=,.@_-`.
 fn is_iam_name_char(c: char) -> bool {
@@ -83,6 +88,13 @@ pub fn validate(spec: &Spec) -> Vec<Violation> {
              or digit (EKS cluster name)",
         );
     }
+    check(
+        s.cluster.is_some() || s.node_roles.is_some(),
+        "spec.cluster",
+        "",
+        "is required when `spec.nodeRoles` is not set: the node roles are discovered from \
+         the cluster's managed nodegroups (set either, or pass --cluster)",
+    );
     if let Some(roles) = &s.node_roles {
         check(
             !roles.is_empty(),
@@ -509,8 +521,10 @@ pub(crate) fn is_dns_subdomain(s: &str) -> bool {
 mod tests {
     use super::*;
 
+    /// The violations of the default spec for cluster `prod`, edited.
     fn violations_of(edit: impl FnOnce(&mut Spec)) -> Vec<Violation> {
         let mut spec = Spec::default();
+        spec.spec.cluster = Some("prod".into());
         edit(&mut spec);
         validate(&spec)
     }
@@ -522,8 +536,8 @@ mod tests {
     }
 
     #[test]
-    fn default_spec_has_no_violation() {
-        assert!(validate(&Spec::default()).is_empty());
+    fn default_spec_for_a_cluster_has_no_violation() {
+        assert!(violations_of(|_| {}).is_empty());
     }
 
     #[test]
@@ -649,8 +663,35 @@ mod tests {
 
     #[test]
     fn irsa_without_a_cluster_is_rejected() {
-        let field = single_field(|s| s.spec.identity.mode = IdentityMode::Irsa);
-        assert_eq!(field, "spec.cluster");
+        let v = violations_of(|s| {
+            s.spec.identity.mode = IdentityMode::Irsa;
+            s.spec.cluster = None;
+            s.spec.node_roles = Some(vec!["nodes".into()]);
+        });
+        assert_eq!(v.len(), 1, "{v:?}");
+        assert!(
+            v[0].to_string()
+                .starts_with("spec.cluster is required in irsa"),
+            "{}",
+            v[0]
+        );
+    }
+
+    #[test]
+    fn node_roles_need_a_cluster_to_discover_them_from() {
+        let v = violations_of(|s| s.spec.cluster = None);
+        assert_eq!(v.len(), 1, "{v:?}");
+        assert!(
+            v[0].to_string()
+                .starts_with("spec.cluster is required when"),
+            "{}",
+            v[0]
+        );
+        let listed = violations_of(|s| {
+            s.spec.cluster = None;
+            s.spec.node_roles = Some(vec!["n".into()]);
+        });
+        assert!(listed.is_empty(), "{listed:?}");
     }
 
     #[test]

@@ -358,7 +358,10 @@ impl Spec {
         let mut field = None;
         let parsed = serde_saphyr::with_deserializer_from_str(text, |de| {
             serde_path_to_error::deserialize(de).map_err(|e| {
-                field = Some(e.path().to_string()).filter(|p| p != "." && p != "?");
+                // An unknown last segment (`?`, as for a duplicated key) names the parent.
+                let path = e.path().to_string();
+                let path = path.trim_end_matches('?').trim_end_matches('.');
+                field = Some(path.to_owned()).filter(|p| !p.is_empty());
                 e.into_inner()
             })
         });
@@ -525,6 +528,11 @@ mod tests {
         let err = parse_error("kind: again\n");
         assert!(
             err.contains("`kind`") && !err.contains("DuplicateKeyPolicy"),
+            "{err}"
+        );
+        let err = parse_error("spec:\n  cluster: a\n  cluster: b\n");
+        assert!(
+            err.contains(": spec: duplicate mapping key `cluster`"),
             "{err}"
         );
     }

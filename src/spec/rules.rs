@@ -375,7 +375,7 @@ fn check_tags(spec: &Spec, check: &mut Check<'_>) {
         tags.len() <= 46,
         "spec.tags",
         &format!("{} tags", tags.len()),
-        "must hold at most 46 tags (IAM allows 50 and kfp-iam keeps up to 4 of its own)",
+        "exceed the limit of 46 (IAM allows 50 and kfp-iam keeps up to 4 of its own)",
     );
     for (key, value) in tags {
         let field = match key.is_empty() {

@@ -33,6 +33,22 @@ fn verify_checks(file: &tempfile::NamedTempFile) -> serde_json::Value {
     doc
 }
 
+/// The checks verify fails, which it must report with exit code 3.
+fn failed_checks(file: &tempfile::NamedTempFile) -> Vec<String> {
+    let out = kfp_iam()
+        .args(["verify", "-o", "json", "-f"])
+        .arg(file.path())
+        .output()
+        .unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(3), "{doc:#}");
+    let checks = doc["checks"].as_array().unwrap().iter();
+    let failed = checks.filter(|c| c["passed"] == false);
+    failed
+        .filter_map(|c| c["name"].as_str().map(str::to_owned))
+        .collect()
+}
+
 #[tokio::test]
 async fn scoped_access_key_setup_is_sufficient_and_not_excessive() {
     let spec = scoped_spec().await;
@@ -186,21 +202,7 @@ async fn extra_full_access_policy_fails_the_least_privilege_check() {
         .arg(file.path())
         .output()
         .unwrap());
-    let out = kfp_iam()
-        .args(["verify", "-o", "json", "-f"])
-        .arg(file.path())
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(3));
-    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let failed: Vec<&str> = doc["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|c| c["passed"] == false)
-        .filter_map(|c| c["name"].as_str())
-        .collect();
-    assert_eq!(failed, ["pipeline-least-privilege"]);
+    assert_eq!(failed_checks(&file), ["pipeline-least-privilege"]);
 }
 
 #[tokio::test]
@@ -222,21 +224,7 @@ async fn missing_execution_inline_policy_fails_role_policies_and_apply_restores_
         .send()
         .await
         .unwrap();
-    let out = kfp_iam()
-        .args(["verify", "-o", "json", "-f"])
-        .arg(file.path())
-        .output()
-        .unwrap();
-    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(out.status.code(), Some(3), "{doc:#}");
-    let failed: Vec<&str> = doc["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|c| c["passed"] == false)
-        .filter_map(|c| c["name"].as_str())
-        .collect();
-    assert_eq!(failed, ["role-policies"], "{doc:#}");
+    assert_eq!(failed_checks(&file), ["role-policies"]);
 
     ok(&kfp_iam()
         .args(["apply", "-f"])

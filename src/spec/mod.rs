@@ -354,6 +354,11 @@ impl Default for Spec {
 impl Spec {
     /// Parses a YAML document; `origin` names it in errors (a path, or `-` for stdin).
     pub fn from_yaml(text: &str, origin: &str) -> Result<Self, SpecError> {
+        // A closing `---`, as manifests often end, opens an empty document: not a second spec.
+        let text = match text.trim_end().strip_suffix("---") {
+            Some(before) if before.is_empty() || before.ends_with('\n') => before,
+            _ => text,
+        };
         // The YAML parser knows the line, the path tracker the field.
         let mut field = None;
         let parsed = serde_saphyr::with_deserializer_from_str(text, |de| {
@@ -516,6 +521,14 @@ mod tests {
         assert!(err.contains("spec.identity.createOidcProvider: "), "{err}");
         let err = parse_error("spec:\n  namespaces: team-a\n");
         assert!(err.contains("spec.namespaces: expected a list"), "{err}");
+    }
+
+    #[test]
+    fn a_closing_document_marker_is_not_a_second_document() {
+        let text = "---\napiVersion: kfp-iam.io/v1alpha1\nkind: SageMakerAccess\n\
+                    metadata:\n  name: x\nspec:\n  cluster: prod\n---\n";
+        let spec = Spec::from_yaml(text, "t").unwrap();
+        assert_eq!(spec.spec.cluster.as_deref(), Some("prod"));
     }
 
     #[test]

@@ -30,8 +30,9 @@ pub type Conditions = BTreeMap<String, BTreeMap<String, Vec<String>>>;
 /// Why a policy document could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum ParseError {
-    #[error("policy is not valid json")]
-    Json(#[from] serde_json::Error),
+    /// The parser's message, with line and column.
+    #[error("policy is not valid JSON: {0}")]
+    Json(String),
     #[error("`{path}` must be {expected}")]
     WrongType {
         path: String,
@@ -51,6 +52,12 @@ pub enum ParseError {
     InvalidEffect { path: String, value: String },
     #[error("`{path}` is `{value}`, expected `*` or an object of principal kinds")]
     InvalidPrincipal { path: String, value: String },
+}
+
+impl From<serde_json::Error> for ParseError {
+    fn from(e: serde_json::Error) -> Self {
+        Self::Json(e.to_string())
+    }
 }
 
 /// A whole IAM policy document.
@@ -815,6 +822,8 @@ mod tests {
             PolicyDocument::parse("{"),
             Err(ParseError::Json(_))
         ));
+        let trailing = PolicyDocument::parse("{\"Statement\": [],\n}").unwrap_err();
+        assert!(trailing.to_string().contains("line 2"), "{trailing}");
     }
 
     #[test]

@@ -11,6 +11,8 @@ use serde_json::Value;
 use super::desired::{ACCESS_LABEL, Desired, ROLE_ARN_ANNOTATION, STS_AUDIENCE, Target};
 use super::observed::{Observed, ObservedRole};
 use super::{Action, Blocker, Change, Plan, PlanError, ResourceKind, ResourcePlan};
+use crate::aws::Role;
+use crate::kube::ServiceAccountState;
 use crate::policy::PolicyDocument;
 use crate::spec::{IdentityMode, MANAGED_BY_KEY, MANAGED_BY_VALUE};
 
@@ -194,6 +196,9 @@ pub fn diff(
                     vec![change],
                 ));
             }
+            // Left by an earlier irsa or pod-identity apply of this spec.
+            resources.extend(unmark_accounts(desired, observed, &BTreeSet::new()));
+            resources.extend(delete_stale_roles(observed));
         }
         IdentityMode::Irsa | IdentityMode::PodIdentity => {
             resources.extend(diff_provider(desired, observed, &mut blockers));
@@ -208,20 +213,13 @@ pub fn diff(
                     &arns,
                     &mut blockers,
                 )),
-                _ => resources.extend(diff_associations(desired, observed, &present, &arns)),
+                _ => {
+                    resources.extend(diff_associations(desired, observed, &present, &arns));
+                    // Pod identity marks no service account: any mark is from irsa.
+                    resources.extend(unmark_accounts(desired, observed, &BTreeSet::new()));
+                }
             }
-            for stale in &observed.stale_roles {
-                let changes = vec![Change::DeleteRole {
-                    role: stale.name.clone(),
-                }];
-                resources.push(resource(
-                    3,
-                    ResourceKind::PipelineRole,
-                    &stale.name,
-                    Action::Update,
-                    changes,
-                ));
-            }
+            resources.extend(delete_stale_roles(observed));
         }
     }
     resources.push(diff_execution_role(
@@ -585,16 +583,27 @@ fn diff_service_accounts(
         out.push(plan);
     }
 
-    // Accounts annotated earlier whose namespace has left the scope lose kfp-iam's marks.
     let in_scope: BTreeSet<(&str, &str)> = desired
         .targets
         .iter()
         .map(|t| (t.namespace.as_str(), t.service_account.as_str()))
         .collect();
-    for sa in &observed.labelled_accounts {
-        if in_scope.contains(&(sa.namespace.as_str(), sa.name.as_str())) {
-            continue;
-        }
+    out.extend(unmark_accounts(desired, observed, &in_scope));
+    out
+}
+
+/// Service accounts that carry this spec's mark outside `in_scope` (their namespace left the
+/// scope, or the spec left irsa mode) lose the mark and the role annotation.
+fn unmark_accounts(
+    desired: &Desired,
+    observed: &Observed,
+    in_scope: &BTreeSet<(&str, &str)>,
+) -> Vec<ResourcePlan> {
+    let leftover = observed
+        .labelled_accounts
+        .iter()
+        .filter(|sa| !in_scope.contains(&(sa.namespace.as_str(), sa.name.as_str())));
+    let unmark = |sa: &ServiceAccountState| {
         let change = Change::ApplyServiceAccount {
             namespace: sa.namespace.clone(),
             name: sa.name.clone(),
@@ -602,9 +611,32 @@ fn diff_service_accounts(
             access: desired.spec_name.clone(),
         };
         let name = format!("{}/{}", sa.namespace, sa.name);
-        out.push(resource(2, kind, &name, Action::Update, vec![change]));
-    }
-    out
+        resource(
+            2,
+            ResourceKind::ServiceAccount,
+            &name,
+            Action::Update,
+            vec![change],
+        )
+    };
+    leftover.map(unmark).collect()
+}
+
+/// Pipeline roles under this spec's path that no namespace in scope (or no mode) needs.
+fn delete_stale_roles(observed: &Observed) -> Vec<ResourcePlan> {
+    let delete = |stale: &Role| {
+        let changes = vec![Change::DeleteRole {
+            role: stale.name.clone(),
+        }];
+        resource(
+            3,
+            ResourceKind::PipelineRole,
+            &stale.name,
+            Action::Update,
+            changes,
+        )
+    };
+    observed.stale_roles.iter().map(delete).collect()
 }
 
 fn diff_associations(

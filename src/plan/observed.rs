@@ -178,7 +178,18 @@ pub async fn observe(
         .try_collect::<Vec<_>>();
     let identity = async {
         match desired.mode {
-            IdentityMode::AccessKey => observe_access_key(desired, aws, kube).await,
+            IdentityMode::AccessKey => {
+                let (keys, (stale_roles, labelled_accounts)) = futures::future::try_join(
+                    observe_access_key(desired, aws, kube),
+                    observe_identity_leftovers(desired, aws, kube),
+                )
+                .await?;
+                Ok(Observed {
+                    stale_roles,
+                    labelled_accounts,
+                    ..keys
+                })
+            }
             _ => observe_pipeline_roles(desired, aws, kube).await,
         }
     };
@@ -219,6 +230,18 @@ async fn observe_role(name: &str, aws: &impl Aws) -> Result<Option<ObservedRole>
     };
     let policies = aws.list_role_policies(name).await?;
     Ok(Some(ObservedRole { role, policies }))
+}
+
+/// What an earlier irsa or pod-identity apply of this spec left: every role under its path
+/// and every service account carrying its mark.
+async fn observe_identity_leftovers(
+    desired: &Desired,
+    aws: &impl Aws,
+    kube: &impl Kube,
+) -> Result<(Vec<Role>, Vec<ServiceAccountState>), PlanError> {
+    let roles = async { Ok::<_, PlanError>(aws.list_roles(&desired.role_path).await?) };
+    let accounts = async { Ok(observe_service_accounts(desired, kube).await?.1) };
+    futures::future::try_join(roles, accounts).await
 }
 
 async fn observe_access_key(
@@ -454,8 +477,11 @@ async fn observe_service_accounts(
     desired: &Desired,
     kube: &impl Kube,
 ) -> Result<ObservedAccounts, PlanError> {
+    let label = format!("{ACCESS_LABEL}={}", desired.spec_name);
     if desired.mode != IdentityMode::Irsa {
-        return Ok((BTreeMap::new(), Vec::new()));
+        // Only irsa marks accounts: in other modes every marked one is a leftover.
+        let labelled = kube.list_service_accounts(None, Some(&label)).await?;
+        return Ok((BTreeMap::new(), labelled));
     }
     let names: BTreeSet<&str> = desired
         .targets
@@ -471,7 +497,6 @@ async fn observe_service_accounts(
         })
         .buffered(CONCURRENCY)
         .try_collect::<Vec<_>>();
-    let label = format!("{ACCESS_LABEL}={}", desired.spec_name);
     let labelled =
         async { Ok::<_, PlanError>(kube.list_service_accounts(None, Some(&label)).await?) };
     let (by_name, labelled) = futures::future::try_join(by_name, labelled).await?;

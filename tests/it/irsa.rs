@@ -325,6 +325,35 @@ async fn per_namespace_roles_are_created_and_removed_with_their_namespace() {
 }
 
 #[tokio::test]
+async fn leaving_irsa_for_an_access_key_takes_back_roles_and_annotations() {
+    let _turn = PROVIDER.lock().await;
+    let id = unique("switch");
+    let names: Vec<String> = (1..=2).map(|i| format!("{id}-{i}")).collect();
+    for n in &names {
+        create_namespace(n).await;
+    }
+    let mut spec = irsa_spec(
+        NamespaceScope::Names(names.clone()),
+        RoleLayout::PerNamespace,
+    );
+    apply_spec(&spec).await;
+    let (aws, _) = adapters().await;
+    let path = format!("/kfp-iam/{}/", spec.metadata.name);
+    assert_eq!(aws.list_roles(&path).await.unwrap().len(), 2);
+
+    // The same spec, now with a key in a Secret per namespace.
+    spec.spec.identity.mode = IdentityMode::AccessKey;
+    spec.spec.user.name = format!("{id}-user");
+    apply_spec(&spec).await;
+    assert!(aws.list_roles(&path).await.unwrap().is_empty());
+    for n in &names {
+        assert_eq!(annotation(n).await, None, "{n}");
+    }
+    assert_eq!(failed_checks(&spec).await, vec![]);
+    assert_eq!(apply_spec(&spec).await, (0, 0));
+}
+
+#[tokio::test]
 async fn pod_identity_reports_the_api_the_emulator_lacks() {
     let name = unique("podid");
     create_namespace(&name).await;

@@ -280,15 +280,14 @@ async fn irsa_for_three_profiles_converges_verifies_and_follows_the_scope() {
     }
 }
 
-#[tokio::test]
-async fn per_namespace_roles_are_created_and_removed_with_their_namespace() {
-    let _turn = PROVIDER.lock().await;
-    let id = unique("pns");
+/// Applies irsa with one role per namespace for two new namespaces named after `id`; returns
+/// the spec, the namespaces and the roles' path.
+async fn two_namespaces_with_roles_of_their_own(id: &str) -> (Spec, Vec<String>, String) {
     let names: Vec<String> = (1..=2).map(|i| format!("{id}-{i}")).collect();
     for n in &names {
         create_namespace(n).await;
     }
-    let mut spec = irsa_spec(
+    let spec = irsa_spec(
         NamespaceScope::Names(names.clone()),
         RoleLayout::PerNamespace,
     );
@@ -296,6 +295,14 @@ async fn per_namespace_roles_are_created_and_removed_with_their_namespace() {
     let (aws, _) = adapters().await;
     let path = format!("/kfp-iam/{}/", spec.metadata.name);
     assert_eq!(aws.list_roles(&path).await.unwrap().len(), 2);
+    (spec, names, path)
+}
+
+#[tokio::test]
+async fn per_namespace_roles_are_created_and_removed_with_their_namespace() {
+    let _turn = PROVIDER.lock().await;
+    let (mut spec, names, path) = two_namespaces_with_roles_of_their_own(&unique("pns")).await;
+    let (aws, _) = adapters().await;
     assert_eq!(failed_checks(&spec).await, vec![]);
 
     spec.spec.namespaces = Some(NamespaceScope::Names(names[..1].to_vec()));
@@ -328,18 +335,8 @@ async fn per_namespace_roles_are_created_and_removed_with_their_namespace() {
 async fn leaving_irsa_for_an_access_key_takes_back_roles_and_annotations() {
     let _turn = PROVIDER.lock().await;
     let id = unique("switch");
-    let names: Vec<String> = (1..=2).map(|i| format!("{id}-{i}")).collect();
-    for n in &names {
-        create_namespace(n).await;
-    }
-    let mut spec = irsa_spec(
-        NamespaceScope::Names(names.clone()),
-        RoleLayout::PerNamespace,
-    );
-    apply_spec(&spec).await;
+    let (mut spec, names, path) = two_namespaces_with_roles_of_their_own(&id).await;
     let (aws, _) = adapters().await;
-    let path = format!("/kfp-iam/{}/", spec.metadata.name);
-    assert_eq!(aws.list_roles(&path).await.unwrap().len(), 2);
 
     // The same spec, now with a key in a Secret per namespace.
     spec.spec.identity.mode = IdentityMode::AccessKey;

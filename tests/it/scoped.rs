@@ -22,26 +22,25 @@ async fn scoped_spec() -> Spec {
     spec
 }
 
-fn verify_checks(file: &tempfile::NamedTempFile) -> serde_json::Value {
+/// verify's JSON document, after checking its exit code (0: every check passed, 3: some failed).
+fn verify_document(file: &tempfile::NamedTempFile, exit_code: i32) -> serde_json::Value {
     let out = kfp_iam()
         .args(["verify", "-o", "json", "-f"])
         .arg(file.path())
         .output()
         .unwrap();
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(out.status.code(), Some(0), "{doc:#}");
+    assert_eq!(out.status.code(), Some(exit_code), "{doc:#}");
     doc
 }
 
-/// The checks verify fails, which it must report with exit code 3.
+fn verify_checks(file: &tempfile::NamedTempFile) -> serde_json::Value {
+    verify_document(file, 0)
+}
+
+/// The checks verify fails.
 fn failed_checks(file: &tempfile::NamedTempFile) -> Vec<String> {
-    let out = kfp_iam()
-        .args(["verify", "-o", "json", "-f"])
-        .arg(file.path())
-        .output()
-        .unwrap();
-    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(out.status.code(), Some(3), "{doc:#}");
+    let doc = verify_document(file, 3);
     let checks = doc["checks"].as_array().unwrap().iter();
     let failed = checks.filter(|c| c["passed"] == false);
     failed

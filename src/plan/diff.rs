@@ -192,7 +192,7 @@ pub fn diff(
                     2,
                     ResourceKind::Secret,
                     &name,
-                    Action::Update,
+                    Action::Delete,
                     vec![change],
                 ));
             }
@@ -632,7 +632,7 @@ fn delete_stale_roles(observed: &Observed) -> Vec<ResourcePlan> {
             3,
             ResourceKind::PipelineRole,
             &stale.name,
-            Action::Update,
+            Action::Delete,
             changes,
         )
     };

@@ -84,7 +84,7 @@ pub enum Action {
     NoChange,
     /// Something forbids changing it; see the plan's blockers.
     Blocked,
-    /// Removed by `destroy`.
+    /// Removed: by `destroy`, or by apply when the spec no longer needs it.
     Delete,
     /// Left alone by `destroy`: kfp-iam does not own it.
     Keep,

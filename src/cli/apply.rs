@@ -148,7 +148,7 @@ pub(super) fn finish(
     let report = match &result {
         Ok(report) => report,
         Err(ApplyError::Partial { report }) => report.as_ref(),
-        Err(ApplyError::Blocked(_)) => return Ok(result.map(|_| Exit::Success)?),
+        Err(ApplyError::Blocked(_)) => return result.map(|_| Exit::Success).map_err(Into::into),
     };
     match format {
         Format::Human => print(&text(report))?,

@@ -535,6 +535,13 @@ mod tests {
         v[0].field.clone()
     }
 
+    /// The message of the one violation `edit` makes.
+    fn single_message(edit: impl FnOnce(&mut Spec)) -> String {
+        let v = violations_of(edit);
+        assert_eq!(v.len(), 1, "{v:?}");
+        v[0].to_string()
+    }
+
     #[test]
     fn default_spec_for_a_cluster_has_no_violation() {
         assert!(violations_of(|_| {}).is_empty());
@@ -630,13 +637,10 @@ mod tests {
 
     #[test]
     fn an_empty_value_is_named_as_such() {
-        let v = violations_of(|s| s.spec.cluster = Some(String::new()));
-        assert_eq!(v.len(), 1, "{v:?}");
+        let message = single_message(|s| s.spec.cluster = Some(String::new()));
         assert!(
-            v[0].to_string()
-                .starts_with("spec.cluster: the empty value "),
-            "{}",
-            v[0]
+            message.starts_with("spec.cluster: the empty value "),
+            "{message}"
         );
     }
 
@@ -663,29 +667,23 @@ mod tests {
 
     #[test]
     fn irsa_without_a_cluster_is_rejected() {
-        let v = violations_of(|s| {
+        let message = single_message(|s| {
             s.spec.identity.mode = IdentityMode::Irsa;
             s.spec.cluster = None;
             s.spec.node_roles = Some(vec!["nodes".into()]);
         });
-        assert_eq!(v.len(), 1, "{v:?}");
         assert!(
-            v[0].to_string()
-                .starts_with("spec.cluster is required in irsa"),
-            "{}",
-            v[0]
+            message.starts_with("spec.cluster is required in irsa"),
+            "{message}"
         );
     }
 
     #[test]
     fn node_roles_need_a_cluster_to_discover_them_from() {
-        let v = violations_of(|s| s.spec.cluster = None);
-        assert_eq!(v.len(), 1, "{v:?}");
+        let message = single_message(|s| s.spec.cluster = None);
         assert!(
-            v[0].to_string()
-                .starts_with("spec.cluster is required when"),
-            "{}",
-            v[0]
+            message.starts_with("spec.cluster is required when"),
+            "{message}"
         );
         let listed = violations_of(|s| {
             s.spec.cluster = None;

@@ -22,6 +22,14 @@ async fn scoped_spec() -> Spec {
     spec
 }
 
+fn apply_ok(file: &tempfile::NamedTempFile) -> String {
+    ok(&kfp_iam()
+        .args(["apply", "-f"])
+        .arg(file.path())
+        .output()
+        .unwrap())
+}
+
 /// verify's JSON document, after checking its exit code (0: every check passed, 3: some failed).
 fn verify_document(file: &tempfile::NamedTempFile, exit_code: i32) -> serde_json::Value {
     let out = kfp_iam()
@@ -52,11 +60,7 @@ fn failed_checks(file: &tempfile::NamedTempFile) -> Vec<String> {
 async fn scoped_access_key_setup_is_sufficient_and_not_excessive() {
     let spec = scoped_spec().await;
     let file = spec_file(&spec);
-    ok(&kfp_iam()
-        .args(["apply", "-f"])
-        .arg(file.path())
-        .output()
-        .unwrap());
+    apply_ok(&file);
     let doc = verify_checks(&file);
     let names: Vec<&str> = doc["checks"]
         .as_array()
@@ -173,11 +177,7 @@ async fn scoped_irsa_roles_pass_every_check() {
     spec.spec.identity.role_name = format!("{}-p", spec.metadata.name);
     spec.spec.namespaces = Some(NamespaceScope::Names(names));
     let file = spec_file(&spec);
-    ok(&kfp_iam()
-        .args(["apply", "-f"])
-        .arg(file.path())
-        .output()
-        .unwrap());
+    apply_ok(&file);
     let doc = verify_checks(&file);
     let least = doc["checks"]
         .as_array()
@@ -196,11 +196,7 @@ async fn extra_full_access_policy_fails_the_least_privilege_check() {
         .policies
         .push("arn:aws:iam::aws:policy/IAMFullAccess".into());
     let file = spec_file(&spec);
-    ok(&kfp_iam()
-        .args(["apply", "-f"])
-        .arg(file.path())
-        .output()
-        .unwrap());
+    apply_ok(&file);
     assert_eq!(failed_checks(&file), ["pipeline-least-privilege"]);
 }
 
@@ -208,11 +204,7 @@ async fn extra_full_access_policy_fails_the_least_privilege_check() {
 async fn missing_execution_inline_policy_fails_role_policies_and_apply_restores_it() {
     let spec = scoped_spec().await;
     let file = spec_file(&spec);
-    ok(&kfp_iam()
-        .args(["apply", "-f"])
-        .arg(file.path())
-        .output()
-        .unwrap());
+    apply_ok(&file);
     verify_checks(&file);
 
     crate::common::iam()
@@ -225,10 +217,6 @@ async fn missing_execution_inline_policy_fails_role_policies_and_apply_restores_
         .unwrap();
     assert_eq!(failed_checks(&file), ["role-policies"]);
 
-    ok(&kfp_iam()
-        .args(["apply", "-f"])
-        .arg(file.path())
-        .output()
-        .unwrap());
+    apply_ok(&file);
     verify_checks(&file);
 }
